@@ -5,4 +5,5 @@
 //! records) → `store` (one writer that commits in groups). The read path runs
 //! `store` queries → `http` JSON handlers and the dashboard pages.
 
+pub mod cost;
 pub mod model;
