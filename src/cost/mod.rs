@@ -14,6 +14,7 @@ mod money;
 mod price;
 mod resolve;
 mod table;
+mod tokens;
 
 #[cfg(test)]
 mod tests;
@@ -28,3 +29,4 @@ pub use money::{
 pub use price::{ModelPrice, PriceError, PriceTier};
 pub use resolve::{ADDED_PREFIXES, MatchStep, Resolved, resolve_in};
 pub use table::{EMBEDDED_LABEL, PriceTable, TableError};
+pub use tokens::{FALLBACK_TOKENIZER, estimate_tokens, fill_missing_tokens, tokenizer_for_model};
