@@ -243,15 +243,76 @@ fn invalid_utf8_rejected_everywhere() {
     let e5 = event_id(5);
     // (endpoint, API key or JWT, body)
     let cases: Vec<(&str, Option<&str>, Vec<u8>)> = vec![
-        ("/v2/create_session", Some(&key), with_bytes(&session_body, &[0xC3, 0x28], r#""]}}"#)),
-        ("/create_session", Some(&key), with_bytes(&session_body, &[0xFF], r#""]}}"#)),
-        ("/v2/update_session", None, with_bytes(&format!(r#"{{"session":{{"id":"{S1}","end_state_reason":""#), &[0xFF, 0xFE], r#""}}"#)),
-        ("/v2/update_events", None, with_bytes(&format!(r#"{{"events":[{{"id":"{e1}","completion":""#), &[0xED, 0xA0, 0x80], r#""}]}"#)),
-        ("/v2/create_agent", None, with_bytes(r#"{"id":"a9e00000-0000-4000-8000-0000000000a1","name":""#, &[0x80], r#""}"#)),
-        ("/v2/create_events", None, with_bytes(&format!(r#"{{"events":[{{"id":"{e5}","type":"llm","init_timestamp":"2024-03-05T10:00:05Z","completion":""#), &[0xC0, 0xAF], r#""}]}"#)),
-        ("/v2/create_events", None, with_bytes(&format!(r#"{{"events":[{{"id":"{e5}","type":"llm","init_timestamp":"2024-03-05T10:00:05Z",""#), &[0xFF], r#"":1}]}"#)),
-        ("/v2/create_events", None, with_bytes(&format!(r#"{{"events":[{{"id":"{e5}","type":"llm","init_timestamp":"2024-03-05T10:00:05Z","completion":""#), &[0xE6, 0x9D], r#""}]}"#)),
-        ("/v2/create_events", None, format!(r#"{{"events":[{{"id":"{e5}","type":"llm","init_timestamp":"2024-03-05T10:00:05Z","completion":"\ud800"}}]}}"#).into_bytes()),
+        (
+            "/v2/create_session",
+            Some(&key),
+            with_bytes(&session_body, &[0xC3, 0x28], r#""]}}"#),
+        ),
+        (
+            "/create_session",
+            Some(&key),
+            with_bytes(&session_body, &[0xFF], r#""]}}"#),
+        ),
+        (
+            "/v2/update_session",
+            None,
+            with_bytes(
+                &format!(r#"{{"session":{{"id":"{S1}","end_state_reason":""#),
+                &[0xFF, 0xFE],
+                r#""}}"#,
+            ),
+        ),
+        (
+            "/v2/update_events",
+            None,
+            with_bytes(
+                &format!(r#"{{"events":[{{"id":"{e1}","completion":""#),
+                &[0xED, 0xA0, 0x80],
+                r#""}]}"#,
+            ),
+        ),
+        (
+            "/v2/create_agent",
+            None,
+            with_bytes(
+                r#"{"id":"a9e00000-0000-4000-8000-0000000000a1","name":""#,
+                &[0x80],
+                r#""}"#,
+            ),
+        ),
+        (
+            "/v2/create_events",
+            None,
+            with_bytes(
+                &format!(
+                    r#"{{"events":[{{"id":"{e5}","type":"llm","init_timestamp":"2024-03-05T10:00:05Z","completion":""#
+                ),
+                &[0xC0, 0xAF],
+                r#""}]}"#,
+            ),
+        ),
+        (
+            "/v2/create_events",
+            None,
+            with_bytes(
+                &format!(
+                    r#"{{"events":[{{"id":"{e5}","type":"llm","init_timestamp":"2024-03-05T10:00:05Z",""#
+                ),
+                &[0xFF],
+                r#"":1}]}"#,
+            ),
+        ),
+        (
+            "/v2/create_events",
+            None,
+            with_bytes(
+                &format!(
+                    r#"{{"events":[{{"id":"{e5}","type":"llm","init_timestamp":"2024-03-05T10:00:05Z","completion":""#
+                ),
+                &[0xE6, 0x9D],
+                r#""}]}"#,
+            ),
+        ),
     ];
 
     for (path, key, body) in cases {
@@ -302,4 +363,29 @@ fn action_after_bad_body_stored() {
     let export = app.export(S1);
     let actions = export["actions"].as_array().expect("actions is a list");
     assert_eq!(actions.len(), 1, "{export}");
+}
+
+#[test]
+fn lone_surrogate_escape_rejected() {
+    let app = spawn_app();
+    let jwt = app.create_session(S1);
+    let good = action_event(&event_id(1), "2024-03-05T10:00:01Z");
+    // `\ud800` is an unpaired UTF-16 surrogate: no UTF-8 text can hold it.
+    let body = format!(
+        r#"{{"events":[{good},{{"id":"{}","type":"llm","init_timestamp":"2024-03-05T10:00:05Z","completion":"\ud800"}}]}}"#,
+        event_id(5)
+    );
+
+    // Rule: text that cannot be UTF-8 rejects the whole body as invalid JSON.
+    let response = app.post_bytes_with_jwt("/v2/create_events", &jwt, body.into_bytes());
+    assert_json_error(&response, 400, "invalid_json");
+    let export = app.export(S1);
+    assert!(
+        find_event(&export, &event_id(1)).is_none(),
+        "part of an invalid body was stored"
+    );
+    assert!(
+        find_event(&export, &event_id(5)).is_none(),
+        "lone surrogate stored"
+    );
 }
