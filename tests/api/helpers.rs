@@ -33,13 +33,13 @@ pub fn event_id(n: u32) -> String {
     format!("e7e00001-0000-4000-8000-{n:012}")
 }
 
-/// The body of `CS(id)`: a session created at 2024-03-05T10:00:00Z with no
+/// Returns the body of `CS(id)`: a session created at 2024-03-05T10:00:00Z with no
 /// tags and an empty host environment.
 pub fn default_session(id: &str) -> Value {
     json!({"id": id, "init_timestamp": "2024-03-05T10:00:00.000Z", "tags": [], "host_env": {}})
 }
 
-/// A minimal valid action event.
+/// Returns a minimal valid action event.
 pub fn action_event(id: &str, init_timestamp: &str) -> Value {
     json!({"id": id, "type": "action", "action_type": "step", "init_timestamp": init_timestamp})
 }
@@ -417,7 +417,7 @@ pub fn assert_error_body(response: &ApiResponse, status: u16) {
     assert!(snake_case, "error code {code:?} is not snake_case");
 }
 
-/// [`assert_error_body`] plus the exact `code`.
+/// Checks [`assert_error_body`] plus the exact `code`.
 pub fn assert_json_error(response: &ApiResponse, status: u16, code: &str) {
     assert_error_body(response, status);
     assert_eq!(
@@ -439,7 +439,7 @@ pub fn event<'a>(export: &'a Value, id: &str) -> &'a Value {
     find_event(export, id).unwrap_or_else(|| panic!("export has no event {id}: {export}"))
 }
 
-/// Every event of an export, group by group.
+/// Returns every event of an export, group by group.
 pub fn all_events(export: &Value) -> Vec<&Value> {
     EVENT_GROUPS
         .iter()
@@ -448,7 +448,7 @@ pub fn all_events(export: &Value) -> Vec<&Value> {
         .collect()
 }
 
-/// How many events of an export carry `id`.
+/// Counts the events of an export that carry `id`.
 pub fn count_events(export: &Value, id: &str) -> usize {
     all_events(export)
         .iter()
@@ -466,7 +466,7 @@ pub fn group_ids(export: &Value, group: &str) -> Vec<String> {
         .collect()
 }
 
-/// The name of the export group that holds event `id`.
+/// Returns the name of the export group that contains event `id`.
 pub fn group_of(export: &Value, id: &str) -> Option<&'static str> {
     EVENT_GROUPS.into_iter().find(|group| {
         export[*group]

@@ -181,14 +181,11 @@ fn invalid_utf8_keeps_connection_serving() {
     let jwt = app.create_session(S1);
     let mut connection = RawConnection::open(&app.address);
 
-    let mut bad = br#"{"events":[{"id":"ID","type":"llm","init_timestamp":"2024-03-05T10:00:01Z","completion":"bad "#
-        .to_vec();
-    bad = String::from_utf8(bad)
-        .unwrap()
-        .replace("ID", &event_id(1))
-        .into_bytes();
-    bad.extend_from_slice(&[0xC3, 0x28]);
-    bad.extend_from_slice(br#" byte"}]}"#);
+    let before = format!(
+        r#"{{"events":[{{"id":"{}","type":"llm","init_timestamp":"2024-03-05T10:00:01Z","completion":"bad "#,
+        event_id(1)
+    );
+    let bad = with_bytes(&before, &[0xC3, 0x28], r#" byte"}]}"#);
     let first = connection.post("/v2/create_events", &jwt, &bad);
     assert_json_error(&first.response, 400, "invalid_json");
     assert!(

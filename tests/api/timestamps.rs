@@ -1,5 +1,5 @@
 //! Timestamps: every RFC 3339 form is stored as the same UTC instant and read
-//! back as `YYYY-MM-DDTHH:MM:SS.ffffffZ`; values that are not RFC 3339 are
+//! back as `YYYY-MM-DDTHH:MM:SS.ffffffZ`. Values that are not RFC 3339 are
 //! rejected with the field named.
 
 use serde_json::{Value, json};

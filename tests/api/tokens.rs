@@ -1,11 +1,11 @@
 //! Token counts: a count sent in an invalid form is stored as null and its
-//! event is kept; numeric strings are read as numbers; totals stay `>= 0`.
+//! event is kept. Numeric strings are read as numbers, and totals stay `>= 0`.
 
 use serde_json::{Value, json};
 
 use crate::helpers::{S1, event, event_id, is_decimal_string, spawn_app};
 
-/// One llm event as JSON text, with `tokens` spliced in verbatim so that
+/// Builds one llm event as JSON text, with `tokens` spliced in verbatim so that
 /// values `serde_json::json!` cannot express (such as 10^23) reach the server.
 fn raw_llm_event(n: u32, tokens: &str) -> String {
     let id = event_id(n);
