@@ -197,3 +197,38 @@ impl FromRequestParts<AppState> for SessionToken {
             .map_err(token_error)
     }
 }
+
+/// The project a 30-day project token (from `/v3/auth/token` or
+/// `/public/v1/auth/access_token`) was issued for.
+pub struct ProjectToken(pub crate::auth::token::ProjectClaims);
+
+impl FromRequestParts<AppState> for ProjectToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer_token(parts)?;
+        state
+            .tokens
+            .verify_project(token)
+            .map(ProjectToken)
+            .map_err(|err| match err {
+                TokenError::Expired => ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "token_expired",
+                    "Expired Token",
+                    "The project token expired; request a new one from /v3/auth/token with \
+                     your API key.",
+                ),
+                TokenError::Invalid => ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_token",
+                    "Invalid token",
+                    "The token is malformed, signed with another secret, or not a project \
+                     token; request one from /v3/auth/token with your API key.",
+                ),
+            })
+    }
+}

@@ -3,7 +3,10 @@
 pub mod error;
 pub mod extract;
 mod health;
+mod public;
 pub mod v2;
+mod v3;
+mod v4;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +37,9 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     Router::new()
         .merge(health::routes())
         .merge(v2::routes())
+        .merge(v3::routes())
+        .merge(v4::routes())
+        .merge(public::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use crate::model::{
-    AgentRecord, EventPatch, EventRecord, Micros, ProjectId, SessionPatch, SessionPk, SessionRecord,
+    AgentRecord, EventPatch, EventRecord, Micros, ProjectId, SessionPatch, SessionPk,
+    SessionRecord, TraceRecord,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -159,6 +160,8 @@ pub trait Store: Send + Sync + 'static {
     /// Revokes the keys whose prefix or row id is `selector`; returns how many.
     async fn revoke_api_key(&self, selector: &str) -> StoreResult<usize>;
     async fn count_projects(&self) -> StoreResult<i64>;
+    /// The project's name; `None` when the project was deleted.
+    async fn project_name(&self, project: ProjectId) -> StoreResult<Option<String>>;
 
     // Sessions, events and agents. Writes commit before they return.
     /// Creates the session, or returns the existing one with that id
@@ -204,6 +207,30 @@ pub trait Store: Send + Sync + 'static {
         project: Option<ProjectId>,
         body: String,
     ) -> StoreResult<()>;
+
+    // OpenTelemetry traces.
+    /// Merges each trace into its session (created on first sight) and
+    /// stores its spans as events; a span already stored is left unchanged.
+    async fn ingest_traces(
+        &self,
+        project: ProjectId,
+        traces: Vec<TraceRecord>,
+    ) -> StoreResult<InsertOutcome>;
+    /// Stores the terminal output of a run, replacing an earlier upload;
+    /// creates the session when no span of it has arrived yet.
+    async fn put_session_log(
+        &self,
+        project: ProjectId,
+        session_id: &str,
+        body: String,
+    ) -> StoreResult<()>;
+    async fn session_log(&self, session: SessionPk) -> StoreResult<Option<String>>;
+    /// Finds a span by its id within a project.
+    async fn find_span(
+        &self,
+        project: ProjectId,
+        span_id: &str,
+    ) -> StoreResult<Option<(SessionRow, EventRow)>>;
 
     // Reads.
     async fn session(

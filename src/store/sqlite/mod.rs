@@ -16,6 +16,7 @@ use writer::{WriteOp, WriteReply, WriterHandle};
 
 use crate::model::{
     AgentRecord, EventPatch, EventRecord, ProjectId, SessionPatch, SessionPk, SessionRecord,
+    TraceRecord,
 };
 use crate::store::{
     AgentRow, ApiKeyInfo, EventRow, InsertOutcome, Project, SessionQuery, SessionRow, Store,
@@ -30,7 +31,10 @@ pub const DATABASE_FILE: &str = "tracewell.db";
 const BUSY_TIMEOUT_MS: u32 = 10_000;
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("migrations/0001_initial.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("migrations/0001_initial.sql")),
+        M::up(include_str!("migrations/0002_traces.sql")),
+    ])
 }
 
 /// How hard a commit waits for the disk.
@@ -190,6 +194,16 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn project_name(&self, project: ProjectId) -> StoreResult<Option<String>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached("SELECT name FROM projects WHERE id = ?1")?;
+            Ok(stmt
+                .query_row(params![project], |row| row.get(0))
+                .optional()?)
+        })
+        .await
+    }
+
     async fn create_session(
         &self,
         project: ProjectId,
@@ -295,6 +309,49 @@ impl Store for SqliteStore {
             .map(|_| ())
     }
 
+    async fn ingest_traces(
+        &self,
+        project: ProjectId,
+        traces: Vec<TraceRecord>,
+    ) -> StoreResult<InsertOutcome> {
+        match self
+            .write(WriteOp::IngestTraces { project, traces })
+            .await?
+        {
+            WriteReply::Inserted(outcome) => Ok(outcome),
+            _ => Err(unexpected_reply()),
+        }
+    }
+
+    async fn put_session_log(
+        &self,
+        project: ProjectId,
+        session_id: &str,
+        body: String,
+    ) -> StoreResult<()> {
+        let op = WriteOp::PutSessionLog {
+            project,
+            session_id: session_id.to_owned(),
+            body,
+        };
+        self.write(op).await.map(|_| ())
+    }
+
+    async fn session_log(&self, session: SessionPk) -> StoreResult<Option<String>> {
+        self.read(move |conn| rows::session_log(conn, session))
+            .await
+    }
+
+    async fn find_span(
+        &self,
+        project: ProjectId,
+        span_id: &str,
+    ) -> StoreResult<Option<(SessionRow, EventRow)>> {
+        let span_id = span_id.to_owned();
+        self.read(move |conn| rows::find_span(conn, project, &span_id))
+            .await
+    }
+
     async fn session(
         &self,
         project: ProjectId,
@@ -324,3 +381,6 @@ impl Store for SqliteStore {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -184,3 +184,34 @@ impl EventRow {
         }
     }
 }
+
+pub(super) fn session_log(conn: &Connection, session: SessionPk) -> StoreResult<Option<String>> {
+    let mut stmt = conn.prepare_cached("SELECT body FROM session_logs WHERE session_pk = ?1")?;
+    Ok(stmt
+        .query_row(params![session], |row| row.get(0))
+        .optional()?)
+}
+
+pub(super) fn find_span(
+    conn: &Connection,
+    project: ProjectId,
+    span_id: &str,
+) -> StoreResult<Option<(SessionRow, EventRow)>> {
+    let session_sql = format!(
+        "SELECT {SESSION_COLUMNS} FROM sessions WHERE pk = \
+         (SELECT session_pk FROM span_index WHERE project_id = ?1 AND span_id = ?2 LIMIT 1)"
+    );
+    let session = conn
+        .prepare_cached(&session_sql)?
+        .query_row(params![project, span_id], session_from_row)
+        .optional()?;
+    let Some(session) = session else {
+        return Ok(None);
+    };
+    let event_sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE session_pk = ?1 AND id = ?2");
+    let event = conn
+        .prepare_cached(&event_sql)?
+        .query_row(params![session.pk, span_id], event_from_row)
+        .optional()?;
+    Ok(event.map(|event| (session, event)))
+}
