@@ -6,3 +6,4 @@
 //! `store` queries → `http` JSON handlers and the dashboard pages.
 
 pub mod model;
+pub mod otlp;
