@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use crate::ingest::value::token_count;
 use crate::model::TokenUsage;
 
 /// Returns whether the attributes describe a call to a model.
@@ -37,16 +38,12 @@ pub(crate) fn model(attributes: &Map<String, Value>) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Token counts from `gen_ai.usage.*`. The newer `input_tokens` and
+/// Reads the token counts from `gen_ai.usage.*`. The newer `input_tokens` and
 /// `output_tokens` are read when the older `prompt_tokens` and
-/// `completion_tokens` are absent. A count that is negative, fractional or not
-/// a number is `None`, and a decimal string such as `"42"` is read as 42.
+/// `completion_tokens` are absent. Counts follow the REST ingest rule of
+/// [`token_count`]: a non-negative integer or a string of digits, else `None`.
 pub(crate) fn token_usage(attributes: &Map<String, Value>) -> TokenUsage {
-    let count = |keys: &[&str]| {
-        keys.iter()
-            .find_map(|key| attributes.get(*key))
-            .and_then(token_count)
-    };
+    let count = |keys: &[&str]| token_count(keys.iter().find_map(|key| attributes.get(*key)));
     TokenUsage {
         prompt: count(&["gen_ai.usage.prompt_tokens", "gen_ai.usage.input_tokens"]),
         completion: count(&[
@@ -57,24 +54,6 @@ pub(crate) fn token_usage(attributes: &Map<String, Value>) -> TokenUsage {
         cache_creation: count(&["gen_ai.usage.cache_creation_input_tokens"]),
         reasoning: count(&["gen_ai.usage.reasoning_tokens"]),
         estimated: false,
-    }
-}
-
-/// Largest integer that a double represents exactly.
-const MAX_EXACT_DOUBLE: f64 = 9_007_199_254_740_992.0;
-
-fn token_count(value: &Value) -> Option<i64> {
-    match value {
-        Value::Number(number) => {
-            if let Some(integer) = number.as_i64() {
-                return (integer >= 0).then_some(integer);
-            }
-            let double = number.as_f64()?;
-            let valid = double >= 0.0 && double.fract() == 0.0 && double <= MAX_EXACT_DOUBLE;
-            valid.then_some(double as i64)
-        }
-        Value::String(text) => text.trim().parse::<i64>().ok().filter(|count| *count >= 0),
-        _ => None,
     }
 }
 
@@ -279,7 +258,7 @@ mod tests {
         let cases = [
             (json!(-5), None),
             (json!(3.5), None),
-            (json!(7.0), Some(7)),
+            (json!(7.0), None),
             (json!("42"), Some(42)),
             (json!("-1"), None),
             (json!("many"), None),

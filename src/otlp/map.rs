@@ -15,7 +15,7 @@ use super::ExportTraceServiceRequest;
 use super::attributes::attributes_to_map;
 use super::genai;
 use super::session::{SessionSource, SpanFacts, derive_session};
-use crate::model::{EventRecord, Micros, SessionRecord, kind};
+use crate::model::{EventRecord, Micros, SessionRecord, TraceRecord, kind};
 
 /// The spans of one request, mapped.
 #[derive(Debug, Clone, Default)]
@@ -47,8 +47,8 @@ pub struct TraceBatch {
     /// The same 128 bits as a lowercase hyphenated UUID, the session's id.
     pub session_id: String,
     /// The session fields this batch carries, with `None` for those it lacks.
-    /// Combine it with the stored session through
-    /// [`merge_session`](super::merge_session).
+    /// Without the root span, `init_us` and `end_us` are provisional: the
+    /// batch's earliest start and latest end.
     pub session: SessionRecord,
     /// Source of the session fields.
     pub session_source: SessionSource,
@@ -59,6 +59,19 @@ pub struct TraceBatch {
     /// `gen_ai.usage.total_cost`, as a plain decimal string. The events
     /// themselves leave `cost` at `None` for the cost module to fill.
     pub client_costs: BTreeMap<String, String>,
+}
+
+impl TraceBatch {
+    /// Converts the batch into the store's record, with `from_root` set when
+    /// the batch contains the root span. `client_costs` is dropped, so take it
+    /// first when the cost module needs it.
+    pub fn into_record(self) -> TraceRecord {
+        TraceRecord {
+            from_root: self.session_source == SessionSource::RootSpan,
+            session: self.session,
+            events: self.events,
+        }
+    }
 }
 
 impl MappedBatch {

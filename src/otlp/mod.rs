@@ -2,9 +2,9 @@
 //! mapping their spans to normalized sessions and events.
 //!
 //! The HTTP handler calls, in order: [`decode_request`] on the raw body,
-//! [`map_request`] on the decoded request, [`merge_session`] once per
-//! [`TraceBatch`] against the stored session, and [`encode_response`] with the
-//! number of rejected spans. None of these functions touches storage.
+//! [`map_request`] on the decoded request, [`TraceBatch::into_record`] on each
+//! trace for the store, and [`encode_response`] with the number of rejected
+//! spans. None of these functions touches storage.
 //!
 //! Rules that hold across the module:
 //! - One trace is one session. The session id is the trace id's 128 bits in
@@ -30,4 +30,4 @@ pub use attributes::nest_attributes;
 pub use decode::{Encoding, OtlpError, decode_request, encode_error, encode_response};
 pub use map::{MappedBatch, RejectedSpan, TraceBatch, map_request};
 pub use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-pub use session::{SessionSource, merge_session};
+pub use session::SessionSource;

@@ -1,17 +1,16 @@
-//! The session a trace's spans describe: the span that defines the session,
-//! the fields taken from it, and how batches of the same trace combine.
+//! The session a trace's spans describe: the span that defines the session
+//! and the fields taken from it.
 
 use serde_json::{Map, Value, json};
 
 use super::attributes::nest_attributes;
 use crate::model::{Micros, SessionRecord};
 
-/// Source of a batch's session fields, weakest first. The order is the merge
-/// priority of [`merge_session`].
+/// Source of a batch's session fields, weakest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum SessionSource {
-    /// No session span in the batch: only `init_us`, the earliest span start,
-    /// is known. Every other field is `None`.
+    /// No session span in the batch: only the provisional times are known,
+    /// and every other field is `None`.
     Spans,
     /// A span of kind `session` that has a parent, such as `start_trace`
     /// called while the SDK's automatic trace is open.
@@ -38,6 +37,10 @@ pub(crate) struct SpanFacts<'a> {
 /// wins, then the earliest start, then the smallest span id. Among nested
 /// session spans the earliest start wins, then the smallest span id. So the
 /// choice does not depend on the order of spans in the request.
+///
+/// With the root span, the session's times are the root's. Without it, they
+/// are provisional: the earliest start and the latest end of the batch's
+/// spans, which the store widens until the root arrives.
 pub(crate) fn derive_session(
     session_id: &str,
     trace_id: &str,
@@ -47,29 +50,29 @@ pub(crate) fn derive_session(
         .iter()
         .filter(|span| span.is_root)
         .min_by_key(|span| (!span.is_session_kind, span.start_us, span.span_id));
-    let nested = || {
-        spans
-            .iter()
-            .filter(|span| span.is_session_kind)
-            .min_by_key(|span| (span.start_us, span.span_id))
-    };
-
     if let Some(root) = root {
-        (
-            session_from_span(session_id, trace_id, root),
-            SessionSource::RootSpan,
-        )
-    } else if let Some(nested) = nested() {
-        let session = session_from_span(session_id, trace_id, nested);
-        (session, SessionSource::NestedSessionSpan)
-    } else {
-        let session = SessionRecord {
-            id: session_id.to_owned(),
-            init_us: spans.iter().map(|span| span.start_us).min(),
-            ..SessionRecord::default()
-        };
-        (session, SessionSource::Spans)
+        let session = session_from_span(session_id, trace_id, root);
+        return (session, SessionSource::RootSpan);
     }
+
+    let nested = spans
+        .iter()
+        .filter(|span| span.is_session_kind)
+        .min_by_key(|span| (span.start_us, span.span_id));
+    let (session, source) = match nested {
+        Some(nested) => (
+            session_from_span(session_id, trace_id, nested),
+            SessionSource::NestedSessionSpan,
+        ),
+        None => (SessionRecord::default(), SessionSource::Spans),
+    };
+    let provisional = SessionRecord {
+        id: session_id.to_owned(),
+        init_us: spans.iter().map(|span| span.start_us).min(),
+        end_us: spans.iter().filter_map(|span| span.end_us).max(),
+        ..session
+    };
+    (provisional, source)
 }
 
 fn session_from_span(session_id: &str, trace_id: &str, span: &SpanFacts<'_>) -> SessionRecord {
@@ -149,57 +152,6 @@ fn host_env(attributes: &Map<String, Value>) -> Option<Value> {
     (!host.is_empty()).then(|| nest_attributes(&host))
 }
 
-/// Combines the stored session of a trace with the session derived from a new
-/// batch of its spans, so that batches in any order, or sent twice, give the
-/// same session. Returns the record to store and its source.
-///
-/// - A stronger source replaces every field, including with `None`, because
-///   the root span defines the session whatever a nested session span set.
-/// - A weaker source changes nothing.
-/// - Two `Spans` sources keep the earlier `init_us`.
-/// - Two session spans of the same source: the one that started earlier
-///   wins, and on equal starts the stored one stays.
-pub fn merge_session(
-    stored: Option<(&SessionRecord, SessionSource)>,
-    incoming: &SessionRecord,
-    incoming_source: SessionSource,
-) -> (SessionRecord, SessionSource) {
-    let Some((stored, stored_source)) = stored else {
-        return (incoming.clone(), incoming_source);
-    };
-    if incoming_source != stored_source {
-        return if incoming_source > stored_source {
-            (with_id(incoming, &stored.id), incoming_source)
-        } else {
-            (stored.clone(), stored_source)
-        };
-    }
-
-    let incoming_first = match (incoming.init_us, stored.init_us) {
-        (Some(incoming_init), Some(stored_init)) => incoming_init < stored_init,
-        (incoming_init, stored_init) => incoming_init.is_some() && stored_init.is_none(),
-    };
-    if incoming_source == SessionSource::Spans {
-        let mut merged = stored.clone();
-        if incoming_first {
-            merged.init_us = incoming.init_us;
-        }
-        return (merged, stored_source);
-    }
-    if incoming_first {
-        (with_id(incoming, &stored.id), stored_source)
-    } else {
-        (stored.clone(), stored_source)
-    }
-}
-
-fn with_id(session: &SessionRecord, id: &str) -> SessionRecord {
-    SessionRecord {
-        id: id.to_owned(),
-        ..session.clone()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,15 +160,6 @@ mod tests {
         match value {
             Value::Object(map) => map,
             _ => panic!("test input must be a JSON object"),
-        }
-    }
-
-    fn session(name: &str, init_us: Micros) -> SessionRecord {
-        SessionRecord {
-            id: "s".to_owned(),
-            name: Some(name.to_owned()),
-            init_us: Some(init_us),
-            ..SessionRecord::default()
         }
     }
 
@@ -285,69 +228,8 @@ mod tests {
         let (session, source) = derive_session("s", "t", &[span(30), span(7)]);
         assert_eq!(source, SessionSource::Spans);
         assert_eq!(session.init_us, Some(7));
-        assert_eq!(session.end_us, None);
+        assert_eq!(session.end_us, Some(31));
         assert_eq!(session.name, None);
         assert_eq!(session.body, None);
-    }
-
-    #[test]
-    fn merge_session_stronger_source_replaces() {
-        let nested = session("inner", 10);
-        let root = SessionRecord {
-            end_state: None,
-            ..session("outer", 5)
-        };
-        let nested_with_state = SessionRecord {
-            end_state: Some("Fail".to_owned()),
-            ..nested
-        };
-        let stored = Some((&nested_with_state, SessionSource::NestedSessionSpan));
-
-        let (merged, source) = merge_session(stored, &root, SessionSource::RootSpan);
-        assert_eq!(source, SessionSource::RootSpan);
-        assert_eq!(merged.name.as_deref(), Some("outer"));
-        assert_eq!(merged.end_state, None);
-    }
-
-    #[test]
-    fn merge_session_weaker_source_ignored() {
-        let root = session("outer", 5);
-        let spans_only = SessionRecord {
-            name: None,
-            ..session("", 1)
-        };
-        let stored = Some((&root, SessionSource::RootSpan));
-        let (merged, source) = merge_session(stored, &spans_only, SessionSource::Spans);
-        assert_eq!(source, SessionSource::RootSpan);
-        assert_eq!(merged.name.as_deref(), Some("outer"));
-        assert_eq!(merged.init_us, Some(5));
-    }
-
-    #[test]
-    fn merge_session_spans_keep_earliest_init() {
-        let later = SessionRecord {
-            name: None,
-            ..session("", 50)
-        };
-        let earlier = SessionRecord {
-            name: None,
-            ..session("", 20)
-        };
-        let spans = SessionSource::Spans;
-        let (one, _) = merge_session(Some((&later, spans)), &earlier, spans);
-        let (two, _) = merge_session(Some((&earlier, spans)), &later, spans);
-        assert_eq!(one.init_us, Some(20));
-        assert_eq!(two.init_us, Some(20));
-    }
-
-    #[test]
-    fn merge_session_same_source_earlier_wins() {
-        let outer = session("outer", 5);
-        let inner = session("inner", 9);
-        let nested = SessionSource::NestedSessionSpan;
-        let (one, _) = merge_session(Some((&outer, nested)), &inner, nested);
-        let (two, _) = merge_session(Some((&inner, nested)), &outer, nested);
-        assert_eq!(one.name.as_deref(), Some("outer"));
-        assert_eq!(two.name.as_deref(), Some("outer"));
     }
 }

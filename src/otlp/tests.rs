@@ -22,6 +22,8 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::model::{EventRecord, kind};
+use crate::store::sqlite::{SqliteStore, Synchronous};
+use crate::store::{SessionRow, Store};
 
 const LIMIT: usize = 4 * 1024 * 1024;
 const PROTOBUF: &str = "application/x-protobuf";
@@ -708,18 +710,28 @@ fn map_nested_session_before_root() {
     assert_eq!(event_named(trace, "inner-trace").kind, "session");
 }
 
-/// Folds batches into one session as the store does, through merge_session.
-fn fold_sessions(batches: &[&TraceBatch]) -> (crate::model::SessionRecord, SessionSource) {
-    let mut stored = None;
+/// Ingests the batches, in order, into a fresh SQLite store and reads back
+/// the trace's session and the number of its events.
+async fn store_in_order(batches: &[&TraceBatch]) -> (SessionRow, usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path(), Synchronous::Normal).unwrap();
+    let project = store.ensure_project("p").await.unwrap();
     for batch in batches {
-        let current = stored.as_ref().map(|(session, source)| (session, *source));
-        stored = Some(merge_session(current, &batch.session, batch.session_source));
+        let record = (*batch).clone().into_record();
+        store.ingest_traces(project.id, vec![record]).await.unwrap();
     }
-    stored.expect("at least one batch")
+
+    let session = store
+        .session(project.id, &batches[0].session_id)
+        .await
+        .unwrap()
+        .expect("the trace's session is stored");
+    let events = store.session_events(session.pk).await.unwrap();
+    (session, events.len())
 }
 
-#[test]
-fn merge_nested_batches_any_order() {
+#[tokio::test]
+async fn store_nested_batches_any_order() {
     let inner = map_fixture("v04-nested-0002");
     let outer = map_fixture("v04-nested-0003");
     let (inner, outer) = (only_trace(&inner), only_trace(&outer));
@@ -731,20 +743,28 @@ fn merge_nested_batches_any_order() {
         vec![inner, outer, inner, outer],
         vec![outer, outer, inner],
     ];
-    for order in orders {
-        let (session, source) = fold_sessions(&order);
-        assert_eq!(source, SessionSource::RootSpan);
+    for (position, order) in orders.iter().enumerate() {
+        let (session, events) = store_in_order(order).await;
         assert_eq!(session.id, "ff3d908b-157e-b184-7af9-95fd391b7be7");
-        assert_eq!(session.name.as_deref(), Some("default"));
-        assert_eq!(session.tags, tags(&["auto"]));
-        assert_eq!(session.end_state.as_deref(), Some("Shutdown"));
-        assert_eq!(session.init_us, Some(1_796_397_058_690_351));
-        assert_eq!(session.end_us, Some(1_796_397_059_695_297));
+        assert_eq!(session.name.as_deref(), Some("default"), "order {position}");
+        assert_eq!(session.tags, ["auto"], "order {position}");
+        assert_eq!(session.end_state, "Shutdown", "order {position}");
+        assert_eq!(
+            session.init_us,
+            Some(1_796_397_058_690_351),
+            "order {position}"
+        );
+        assert_eq!(
+            session.end_us,
+            Some(1_796_397_059_695_297),
+            "order {position}"
+        );
+        assert_eq!(events, 3, "order {position}");
     }
 }
 
-#[test]
-fn merge_split_trace_any_order() {
+#[tokio::test]
+async fn store_split_trace_any_order() {
     let full = decode_protobuf_fixture("v04-explicit-0004");
     let spans = full.resource_spans[0].scope_spans[1].spans.clone();
     let (children, root): (Vec<Span>, Vec<Span>) = spans
@@ -756,16 +776,33 @@ fn merge_split_trace_any_order() {
     assert_eq!(children.session_source, SessionSource::Spans);
     assert_eq!(children.session.name, None);
     assert_eq!(children.session.init_us, Some(1_796_396_926_224_207));
+    assert_eq!(children.session.end_us, Some(1_796_396_926_311_715));
 
-    for order in [
+    let orders = [
         vec![children, root],
         vec![root, children],
-        vec![root, root, children],
-    ] {
-        let (session, source) = fold_sessions(&order);
-        assert_eq!(source, SessionSource::RootSpan);
-        assert_eq!(session.name.as_deref(), Some("capture-trace"));
-        assert_eq!(session.init_us, Some(1_796_396_926_223_657));
+        vec![root, root, children, children],
+    ];
+    for (position, order) in orders.iter().enumerate() {
+        let (session, events) = store_in_order(order).await;
+        assert_eq!(
+            session.name.as_deref(),
+            Some("capture-trace"),
+            "order {position}"
+        );
+        assert_eq!(session.tags, ["meta-tag"], "order {position}");
+        assert_eq!(session.end_state, "Success", "order {position}");
+        assert_eq!(
+            session.init_us,
+            Some(1_796_396_926_223_657),
+            "order {position}"
+        );
+        assert_eq!(
+            session.end_us,
+            Some(1_796_396_926_311_947),
+            "order {position}"
+        );
+        assert_eq!(events, 6, "order {position}");
     }
 }
 
