@@ -27,6 +27,9 @@ pub struct Report {
     pub durable_events_per_second: f64,
     /// 2xx responses per elapsed second.
     pub ok_requests_per_second: f64,
+    /// Durable events in each second after the warm-up; the last second is
+    /// usually partial.
+    pub durable_events_by_second: Vec<u64>,
     pub mean_request_bytes: f64,
     pub latency_ms: Latency,
     /// User plus system CPU seconds of this generator process, warm-up and
@@ -113,6 +116,7 @@ impl Report {
             },
             durable_events_per_second: per_second(counts.items_stored),
             ok_requests_per_second: per_second(counts.ok),
+            durable_events_by_second: stats.stored_by_second.clone(),
             mean_request_bytes: if counts.requests > 0 {
                 counts.request_bytes as f64 / counts.requests as f64
             } else {
@@ -174,6 +178,7 @@ impl fmt::Display for Report {
             self.events.sent, self.events.durable, self.events.rejected
         )?;
         writeln!(f, "durable events  {:.0}/s", self.durable_events_per_second)?;
+        writeln!(f, "  by second     {:?}", self.durable_events_by_second)?;
         writeln!(f, "2xx requests    {:.1}/s", self.ok_requests_per_second)?;
 
         let latency = &self.latency_ms;

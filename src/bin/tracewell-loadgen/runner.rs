@@ -69,6 +69,9 @@ pub struct RunStats {
     pub latency_micros: Histogram<u64>,
     /// From the end of the warm-up to the last measured response.
     pub measured: Duration,
+    /// Events stored per second of the run after the warm-up, by the second in
+    /// which their 2xx response arrived.
+    pub stored_by_second: Vec<u64>,
     /// Requests that started during the warm-up and are left out of `counts`.
     pub warmup_requests: u64,
     /// First error without an HTTP response or with a non-2xx response, for the report.
@@ -105,6 +108,7 @@ struct WorkerResult {
     counts: Counts,
     latency_micros: Histogram<u64>,
     last_response: Option<Instant>,
+    stored_by_second: Vec<u64>,
     warmup_requests: u64,
     first_error: Option<String>,
 }
@@ -150,6 +154,7 @@ async fn run_worker(
         counts: Counts::default(),
         latency_micros: new_histogram(),
         last_response: None,
+        stored_by_second: Vec::new(),
         warmup_requests: 0,
         first_error: None,
     };
@@ -179,16 +184,27 @@ async fn run_worker(
                 .saturating_record(u64::try_from(micros).unwrap_or(u64::MAX));
             result.last_response = Some(done);
         }
-        record_response(&mut result, workload.as_ref(), response);
+        let stored = record_response(&mut result, workload.as_ref(), response);
+        let second = done.duration_since(schedule.measure_from).as_secs() as usize;
+        add_at(&mut result.stored_by_second, second, stored);
     }
     result
 }
 
+/// Adds `count` to `series[index]`, growing `series` with zeros as needed.
+fn add_at(series: &mut Vec<u64>, index: usize, count: u64) {
+    if series.len() <= index {
+        series.resize(index + 1, 0);
+    }
+    series[index] += count;
+}
+
+/// Counts `response` and returns the number of items it reports as stored.
 fn record_response(
     result: &mut WorkerResult,
     workload: &dyn Workload,
     response: Result<(hyper::StatusCode, bytes::Bytes), SendError>,
-) {
+) -> u64 {
     let counts = &mut result.counts;
     let error = match response {
         Ok((status, body)) if status.is_success() => match workload.read_accepted(&body) {
@@ -196,7 +212,7 @@ fn record_response(
                 counts.ok += 1;
                 counts.items_stored += accepted.stored;
                 counts.items_rejected += accepted.rejected;
-                return;
+                return accepted.stored;
             }
             Err(error) => {
                 counts.invalid_responses += 1;
@@ -217,12 +233,14 @@ fn record_response(
         }
     };
     result.first_error.get_or_insert(error);
+    0
 }
 
 fn merge(results: Vec<WorkerResult>, measure_from: Instant) -> RunStats {
     let mut counts = Counts::default();
     let mut latency_micros = new_histogram();
     let mut last_response = measure_from;
+    let mut stored_by_second = Vec::new();
     let mut warmup_requests = 0;
     let mut first_error = None;
     for result in results {
@@ -231,6 +249,9 @@ fn merge(results: Vec<WorkerResult>, measure_from: Instant) -> RunStats {
             .add(&result.latency_micros)
             .expect("histograms with the same bounds add up");
         last_response = last_response.max(result.last_response.unwrap_or(measure_from));
+        for (second, stored) in result.stored_by_second.into_iter().enumerate() {
+            add_at(&mut stored_by_second, second, stored);
+        }
         warmup_requests += result.warmup_requests;
         first_error = first_error.or(result.first_error);
     }
@@ -238,6 +259,7 @@ fn merge(results: Vec<WorkerResult>, measure_from: Instant) -> RunStats {
         counts,
         latency_micros,
         measured: last_response.duration_since(measure_from),
+        stored_by_second,
         warmup_requests,
         first_error,
     }
@@ -289,6 +311,14 @@ mod tests {
             .collect();
         assert_eq!(sequences, [0, 1, 2]);
         assert!(schedule.next().is_none());
+    }
+
+    #[test]
+    fn add_at_grows_series() {
+        let mut series = vec![5];
+        add_at(&mut series, 3, 2);
+        add_at(&mut series, 0, 1);
+        assert_eq!(series, [6, 0, 0, 2]);
     }
 
     #[test]
