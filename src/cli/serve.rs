@@ -87,6 +87,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         store,
         tokens,
         pricer,
+        max_body_bytes: settings.max_body_bytes,
         public_url: public_url.into(),
     };
     let app = router(state, settings.max_body_bytes);

@@ -3,6 +3,7 @@
 pub mod error;
 pub mod extract;
 mod health;
+mod otlp;
 mod prices;
 mod public;
 pub mod v2;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub tokens: TokenSigner,
     pub pricer: Arc<Pricer>,
+    /// Largest request body, also the bound on a decompressed OTLP body.
+    pub max_body_bytes: usize,
     /// Base URL of this server as clients reach it, without a trailing
     /// slash; used in the links the API returns.
     pub public_url: Arc<str>,
@@ -44,6 +47,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .merge(v4::routes())
         .merge(public::routes())
         .merge(prices::routes())
+        .merge(otlp::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
