@@ -3,6 +3,15 @@
 //!
 //! The write path runs `http` → `ingest` (parse and validate into `model`
 //! records) → `store` (one writer that commits in groups). The read path runs
-//! `store` queries → `http` JSON handlers and the dashboard pages.
+//! `store` queries → `view` (the JSON readers see) → `http` handlers and the
+//! `cli`.
 
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod cost;
+pub mod http;
+pub mod ingest;
 pub mod model;
+pub mod store;
+pub mod view;

@@ -132,3 +132,16 @@ pub struct AgentRecord {
     pub name: Option<String>,
     pub body: String,
 }
+
+/// What one OTLP request says about one trace: the session fields it knows
+/// and its spans as events.
+#[derive(Debug, Clone, Default)]
+pub struct TraceRecord {
+    /// `id` is the trace id in session form; other fields are `None` when
+    /// this batch does not tell them.
+    pub session: SessionRecord,
+    /// True when `session` comes from the trace's root span, which then wins
+    /// over whatever earlier batches implied.
+    pub from_root: bool,
+    pub events: Vec<EventRecord>,
+}

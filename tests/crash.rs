@@ -12,6 +12,7 @@ use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use reqwest::blocking::{Client, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -27,7 +28,6 @@ const ACKED_BATCHES_BEFORE_KILL: usize = 40;
 const MAX_LOAD_BEFORE_KILL: Duration = Duration::from_secs(20);
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-const MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// A `tracewell serve` child process on 127.0.0.1, killed when dropped.
 struct Server {
@@ -101,13 +101,12 @@ fn read_log(path: &Path) -> String {
     text
 }
 
-fn http_agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .proxy(None)
-        .timeout_global(Some(REQUEST_TIMEOUT))
+fn http_client() -> Client {
+    Client::builder()
+        .no_proxy()
+        .timeout(REQUEST_TIMEOUT)
         .build()
-        .into()
+        .expect("build HTTP client")
 }
 
 fn create_api_key(data_dir: &Path) -> String {
@@ -128,29 +127,26 @@ fn create_api_key(data_dir: &Path) -> String {
         .to_owned()
 }
 
-fn read_json(response: &mut ureq::http::Response<ureq::Body>) -> Value {
-    response
-        .body_mut()
-        .with_config()
-        .limit(MAX_RESPONSE_BYTES)
-        .read_json()
-        .expect("response body is JSON")
+fn read_json(response: Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let body = response.json().expect("response body is JSON");
+    (status, body)
 }
 
-fn create_session(agent: &ureq::Agent, base_url: &str, api_key: &str, session_id: &str) -> String {
+fn create_session(client: &Client, base_url: &str, api_key: &str, session_id: &str) -> String {
     let body = json!({"session": {
         "session_id": session_id,
         "init_timestamp": now(),
         "end_state": "Indeterminate",
         "tags": ["crash-test"],
     }});
-    let mut response = agent
+    let response = client
         .post(format!("{base_url}/v2/create_session"))
         .header("X-Agentops-Api-Key", api_key)
-        .send_json(&body)
+        .json(&body)
+        .send()
         .expect("create_session request");
-    let status = response.status();
-    let body = read_json(&mut response);
+    let (status, body) = read_json(response);
     assert_eq!(status, 200, "create_session: {body}");
     body["jwt"]
         .as_str()
@@ -200,8 +196,8 @@ fn send_batches(
     stop: Arc<AtomicBool>,
     acked_batches: Arc<AtomicUsize>,
 ) -> ClientOutcome {
-    // One agent per thread: each thread keeps its own keep-alive connection.
-    let agent = http_agent();
+    // One client per thread: each thread keeps its own keep-alive connection.
+    let client = http_client();
     let url = format!("{base_url}/v2/create_events");
     let mut outcome = ClientOutcome::default();
 
@@ -210,11 +206,8 @@ fn send_batches(
             break;
         }
         let (ids, body) = event_batch(thread_index, batch_index);
-        let result = agent
-            .post(&url)
-            .header("Authorization", &format!("Bearer {jwt}"))
-            .send_json(&body);
-        let mut response = match result {
+        let result = client.post(&url).bearer_auth(&jwt).json(&body).send();
+        let response = match result {
             Ok(response) => response,
             Err(_) => {
                 outcome.unanswered_ids.push(ids);
@@ -222,7 +215,7 @@ fn send_batches(
             }
         };
         let status = response.status();
-        let text = response.body_mut().read_to_string().unwrap_or_default();
+        let text = response.text().unwrap_or_default();
         if status != 200 {
             outcome
                 .unexpected_responses
@@ -245,18 +238,17 @@ fn wait_for_acked_batches(acked_batches: &AtomicUsize) {
 }
 
 fn exported_event_ids(
-    agent: &ureq::Agent,
+    client: &Client,
     base_url: &str,
     api_key: &str,
     session_id: &str,
 ) -> Vec<String> {
-    let mut response = agent
+    let response = client
         .get(format!("{base_url}/v2/sessions/{session_id}/export"))
         .header("X-Agentops-Api-Key", api_key)
-        .call()
+        .send()
         .expect("export request");
-    let status = response.status();
-    let export = read_json(&mut response);
+    let (status, export) = read_json(response);
     assert_eq!(status, 200, "export after restart: {export}");
 
     let groups = export.as_object().expect("export is an object");
@@ -276,7 +268,7 @@ fn crash_keeps_acknowledged_events() {
     let session_id = Uuid::new_v4().to_string();
 
     let mut server = Server::start(data_dir.path(), &log_path);
-    let jwt = create_session(&http_agent(), &server.base_url, &api_key, &session_id);
+    let jwt = create_session(&http_client(), &server.base_url, &api_key, &session_id);
 
     let stop = Arc::new(AtomicBool::new(false));
     let acked_batches = Arc::new(AtomicUsize::new(0));
@@ -314,7 +306,7 @@ fn crash_keeps_acknowledged_events() {
     );
 
     let restarted = Server::start(data_dir.path(), &log_path);
-    let stored = exported_event_ids(&http_agent(), &restarted.base_url, &api_key, &session_id);
+    let stored = exported_event_ids(&http_client(), &restarted.base_url, &api_key, &session_id);
     let stored_set: HashSet<&String> = stored.iter().collect();
     assert_eq!(
         stored_set.len(),
@@ -349,13 +341,13 @@ fn crash_keeps_acknowledged_events() {
     );
 
     let (_, body) = event_batch(CLIENT_THREADS, 0);
-    let mut response = http_agent()
+    let response = http_client()
         .post(format!("{}/v2/create_events", restarted.base_url))
-        .header("Authorization", &format!("Bearer {jwt}"))
-        .send_json(&body)
+        .bearer_auth(&jwt)
+        .json(&body)
+        .send()
         .expect("create_events after restart");
-    let status = response.status();
-    let answer = read_json(&mut response);
+    let (status, answer) = read_json(response);
     assert_eq!(
         status, 200,
         "create_events after restart with the old token: {answer}"

@@ -1,0 +1,249 @@
+//! Storage: the `Store` trait that handlers talk to, and its backends.
+//!
+//! Every write method returns only after its records are committed, so an
+//! acknowledged request survives a crash of the process.
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use crate::model::{
+    AgentRecord, EventPatch, EventRecord, Micros, ProjectId, SessionPatch, SessionPk,
+    SessionRecord, TraceRecord,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("storage is shutting down")]
+    Closed,
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        match err {
+            rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound("row".into()),
+            other => StoreError::Database(other.to_string()),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Project {
+    pub id: ProjectId,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiKeyInfo {
+    pub id: i64,
+    pub project: String,
+    /// The first eight characters of the key, enough to tell keys apart.
+    pub prefix: String,
+    pub name: Option<String>,
+    pub created_us: Micros,
+    pub revoked_us: Option<Micros>,
+}
+
+/// Per-session totals, maintained by the writer as events arrive.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SessionTotals {
+    pub events: i64,
+    pub llms: i64,
+    pub tools: i64,
+    pub actions: i64,
+    pub errors: i64,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub cache_read_tokens: i64,
+    pub cache_creation_tokens: i64,
+    pub reasoning_tokens: i64,
+    /// Sum of priced events' costs, in picodollars.
+    pub cost_pd: i64,
+    /// LLM events whose model has no price.
+    pub unpriced: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionRow {
+    pub pk: SessionPk,
+    pub project_id: ProjectId,
+    pub id: String,
+    pub name: Option<String>,
+    pub init_us: Option<Micros>,
+    pub end_us: Option<Micros>,
+    pub end_state: String,
+    pub end_state_reason: Option<String>,
+    pub tags: Vec<String>,
+    pub host_env: Option<serde_json::Value>,
+    pub body: Option<String>,
+    pub created_us: Micros,
+    pub totals: SessionTotals,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EventRow {
+    pub id: String,
+    pub kind: String,
+    pub name: Option<String>,
+    pub init_us: Micros,
+    pub end_us: Option<Micros>,
+    pub agent_id: Option<String>,
+    pub parent_id: Option<String>,
+    pub model: Option<String>,
+    pub prompt_tokens: Option<i64>,
+    pub completion_tokens: Option<i64>,
+    pub cache_read_tokens: Option<i64>,
+    pub cache_creation_tokens: Option<i64>,
+    pub reasoning_tokens: Option<i64>,
+    pub tokens_estimated: bool,
+    pub cost_pd: Option<i64>,
+    pub cost_source: Option<String>,
+    pub price_key: Option<String>,
+    pub is_error: bool,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentRow {
+    pub id: String,
+    pub name: Option<String>,
+    pub body: String,
+}
+
+/// Which sessions to list, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct SessionQuery {
+    pub limit: usize,
+    /// Keyset cursor: only sessions created before this (created_us, pk).
+    pub before: Option<(Micros, SessionPk)>,
+}
+
+/// Result of inserting a batch of events into one session.
+#[derive(Debug, Clone, Default)]
+pub struct InsertOutcome {
+    /// Events that were new.
+    pub inserted: usize,
+    /// Events whose id the session already had; they were left unchanged.
+    pub duplicates: usize,
+}
+
+/// Result of `update_events`: the ids that matched no event of the session.
+#[derive(Debug, Clone, Default)]
+pub struct UpdateOutcome {
+    pub updated: usize,
+    pub missing: Vec<String>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // Projects and API keys.
+    async fn ensure_project(&self, name: &str) -> StoreResult<Project>;
+    async fn insert_api_key(
+        &self,
+        project: ProjectId,
+        key_hash: &str,
+        prefix: &str,
+        name: Option<&str>,
+    ) -> StoreResult<()>;
+    /// Finds the project of a key that is not revoked.
+    async fn project_for_key(&self, key_hash: &str) -> StoreResult<Option<Project>>;
+    async fn list_api_keys(&self) -> StoreResult<Vec<ApiKeyInfo>>;
+    /// Revokes the keys whose prefix or row id is `selector`; returns how many.
+    async fn revoke_api_key(&self, selector: &str) -> StoreResult<usize>;
+    async fn count_projects(&self) -> StoreResult<i64>;
+    /// The project's name; `None` when the project was deleted.
+    async fn project_name(&self, project: ProjectId) -> StoreResult<Option<String>>;
+
+    // Sessions, events and agents. Writes commit before they return.
+    /// Creates the session, or returns the existing one with that id
+    /// unchanged.
+    async fn create_session(
+        &self,
+        project: ProjectId,
+        session: SessionRecord,
+    ) -> StoreResult<SessionPk>;
+    async fn update_session(
+        &self,
+        project: ProjectId,
+        session_id: &str,
+        patch: SessionPatch,
+    ) -> StoreResult<SessionRow>;
+    async fn insert_events(
+        &self,
+        project: ProjectId,
+        session_id: &str,
+        events: Vec<EventRecord>,
+    ) -> StoreResult<InsertOutcome>;
+    async fn update_events(
+        &self,
+        project: ProjectId,
+        session_id: &str,
+        patches: Vec<EventPatch>,
+    ) -> StoreResult<UpdateOutcome>;
+    async fn upsert_agent(
+        &self,
+        project: ProjectId,
+        session_id: &str,
+        agent: AgentRecord,
+    ) -> StoreResult<()>;
+    async fn upsert_thread(
+        &self,
+        project: ProjectId,
+        session_id: &str,
+        thread_id: &str,
+        body: String,
+    ) -> StoreResult<()>;
+    async fn insert_developer_error(
+        &self,
+        project: Option<ProjectId>,
+        body: String,
+    ) -> StoreResult<()>;
+
+    // OpenTelemetry traces.
+    /// Merges each trace into its session (created on first sight) and
+    /// stores its spans as events; a span already stored is left unchanged.
+    async fn ingest_traces(
+        &self,
+        project: ProjectId,
+        traces: Vec<TraceRecord>,
+    ) -> StoreResult<InsertOutcome>;
+    /// Stores the terminal output of a run, replacing an earlier upload;
+    /// creates the session when no span of it has arrived yet.
+    async fn put_session_log(
+        &self,
+        project: ProjectId,
+        session_id: &str,
+        body: String,
+    ) -> StoreResult<()>;
+    async fn session_log(&self, session: SessionPk) -> StoreResult<Option<String>>;
+    /// Finds a span by its id within a project.
+    async fn find_span(
+        &self,
+        project: ProjectId,
+        span_id: &str,
+    ) -> StoreResult<Option<(SessionRow, EventRow)>>;
+
+    // Reads.
+    async fn session(
+        &self,
+        project: ProjectId,
+        session_id: &str,
+    ) -> StoreResult<Option<SessionRow>>;
+    /// All events of a session, ordered by init time then id.
+    async fn session_events(&self, session: SessionPk) -> StoreResult<Vec<EventRow>>;
+    async fn session_agents(&self, session: SessionPk) -> StoreResult<Vec<AgentRow>>;
+    async fn list_sessions(
+        &self,
+        project: Option<ProjectId>,
+        query: SessionQuery,
+    ) -> StoreResult<Vec<SessionRow>>;
+}
