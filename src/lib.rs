@@ -13,5 +13,6 @@ pub mod cost;
 pub mod http;
 pub mod ingest;
 pub mod model;
+pub mod otlp;
 pub mod store;
 pub mod view;

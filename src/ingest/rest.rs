@@ -184,9 +184,26 @@ pub fn parse_events(body: &str, received_us: Micros) -> Result<ParsedEvents, Eve
         )));
     };
 
+    // Parse every event before storing any: text that is not JSON (such as
+    // an unpaired surrogate escape, which no UTF-8 can hold) rejects the
+    // whole body, while valid JSON of the wrong shape rejects one event.
+    let mut values = Vec::with_capacity(raw_events.len());
+    for raw in &raw_events {
+        match serde_json::from_str::<Value>(raw.get()) {
+            Ok(value) => values.push(value),
+            Err(err) if !err.is_data() => return Err(EventsBodyError::Syntax(err)),
+            Err(err) => {
+                return Err(EventsBodyError::Shape(FieldError::new(
+                    "events",
+                    format!("an event could not be read ({err}); send one JSON object per event"),
+                )));
+            }
+        }
+    }
+
     let mut result = ParsedEvents::default();
-    for (index, raw) in raw_events.into_iter().enumerate() {
-        match event_record(raw, received_us) {
+    for (index, (raw, value)) in raw_events.into_iter().zip(values).enumerate() {
+        match event_record(raw, value, received_us) {
             Ok(event) => result.events.push(event),
             Err((id, error)) => result.rejected.push(RejectedEvent { index, id, error }),
         }
@@ -196,9 +213,13 @@ pub fn parse_events(body: &str, received_us: Micros) -> Result<ParsedEvents, Eve
 
 type EventError = (Option<String>, FieldError);
 
-fn event_record(raw: &RawValue, received_us: Micros) -> Result<EventRecord, EventError> {
-    let object = match serde_json::from_str::<Value>(raw.get()) {
-        Ok(Value::Object(object)) => object,
+fn event_record(
+    raw: &RawValue,
+    value: Value,
+    received_us: Micros,
+) -> Result<EventRecord, EventError> {
+    let object = match value {
+        Value::Object(object) => object,
         _ => {
             let error = FieldError::new(
                 "event",
