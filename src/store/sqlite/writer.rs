@@ -12,11 +12,12 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
 
-use super::rows;
+use super::{dashboard, rows};
 use crate::model::{
     AgentRecord, CostSource, EventPatch, EventRecord, Micros, ProjectId, SessionPatch, SessionPk,
     SessionRecord, kind,
 };
+use crate::store::dashboard::{NewUser, NewWebSession, User, UserId};
 use crate::store::{InsertOutcome, Project, SessionRow, StoreError, StoreResult, UpdateOutcome};
 
 /// How many queued requests one transaction takes at most.
@@ -71,6 +72,17 @@ pub(super) enum WriteOp {
         project: Option<ProjectId>,
         body: String,
     },
+    // Dashboard users and browser sessions.
+    CreateUser(NewUser),
+    SetPassword {
+        user: UserId,
+        password_hash: String,
+        keep_session: Option<String>,
+    },
+    CreateWebSession(NewWebSession),
+    DeleteWebSession {
+        id_hash: String,
+    },
 }
 
 impl WriteOp {
@@ -90,6 +102,7 @@ pub(super) enum WriteReply {
     Inserted(InsertOutcome),
     Updated(UpdateOutcome),
     Count(usize),
+    User(User),
 }
 
 struct Command {
@@ -308,6 +321,21 @@ fn apply(
                 params![project, now_us(), body],
             )?;
             Ok(WriteReply::Count(1))
+        }
+        WriteOp::CreateUser(user) => {
+            dashboard::create_user(tx, &user, now_us()).map(WriteReply::User)
+        }
+        WriteOp::SetPassword {
+            user,
+            password_hash,
+            keep_session,
+        } => dashboard::set_password(tx, user, &password_hash, keep_session.as_deref(), now_us())
+            .map(WriteReply::Count),
+        WriteOp::CreateWebSession(session) => {
+            dashboard::create_web_session(tx, &session, now_us()).map(WriteReply::Count)
+        }
+        WriteOp::DeleteWebSession { id_hash } => {
+            dashboard::delete_web_session(tx, &id_hash).map(WriteReply::Count)
         }
     }
 }
