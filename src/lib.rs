@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod dashboard;
 pub mod http;
 pub mod ingest;
 pub mod model;

@@ -10,6 +10,7 @@ use super::DataArgs;
 use super::keys::create_key;
 use crate::auth::token::TokenSigner;
 use crate::config::{Overrides, Settings};
+use crate::dashboard::auth::{ADMIN_USERNAME, ensure_admin};
 use crate::http::{AppState, router};
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
@@ -51,6 +52,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    let configured_password = std::env::var("TRACEWELL_ADMIN_PASSWORD")
+        .ok()
+        .filter(|password| !password.is_empty());
+    let admin_password = ensure_admin(store.as_ref(), configured_password.as_deref()).await?;
     let tokens = match &settings.jwt_secret {
         Some(secret) => TokenSigner::new(secret.expose().as_bytes())?,
         None => TokenSigner::load_or_create(&settings.data_dir)?,
@@ -69,6 +74,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     println!("tracewell listening on {base_url}");
     if let Some(key) = first_key {
         print_first_start(&public_url, &key);
+    }
+    if let Some(password) = admin_password {
+        print_admin_password(&public_url, &password);
     }
     tracing::info!(%address, data_dir = %settings.data_dir.display(), "server started");
 
@@ -94,6 +102,13 @@ fn print_first_start(public_url: &str, key: &str) {
     println!("  export AGENTOPS_API_KEY={key}");
     println!("  export AGENTOPS_API_ENDPOINT={public_url}");
     println!("  export AGENTOPS_EXPORTER_ENDPOINT={public_url}/v1/traces");
+    println!();
+}
+
+fn print_admin_password(public_url: &str, password: &str) {
+    println!("Created the dashboard user \"{ADMIN_USERNAME}\" with this one-time password:");
+    println!("  {password}");
+    println!("Sign in at {public_url}/signin and change it under your username.");
     println!();
 }
 
