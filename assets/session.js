@@ -15,6 +15,7 @@
   const panel = document.getElementById("event-panel");
   const ROW_HEIGHT = 26;
   const OVERSCAN = 10;
+  const MIN_BAR_PX = 3;
   const KNOWN_KINDS = ["llm", "tool", "action", "error"];
 
   let rows = [];
@@ -39,7 +40,7 @@
     if (us < 1e6) return (us / 1000).toFixed(us < 1e4 ? 1 : 0) + " ms";
     if (us < 60e6) return (us / 1e6).toFixed(us < 1e7 ? 2 : 1) + " s";
     const minutes = Math.floor(us / 60e6);
-    return minutes + " min " + String(Math.round((us % 60e6) / 1e6)).padStart(2, "0") + " s";
+    return minutes + " min " + String(Math.floor((us % 60e6) / 1e6)).padStart(2, "0") + " s";
   }
 
   function label(event) {
@@ -123,9 +124,13 @@
     name.title = label(event) + " · " + event.kind + (duration !== null ? " · " + formatOffset(duration) : "");
 
     const track = el("div", "wf-track");
+    // Positions are fractions of the track less the bars' minimum width,
+    // so an event at the very end stays visible.
     const bar = el("div", "wf-bar " + kindClass(event));
-    bar.style.left = (100 * event.start) / span + "%";
-    bar.style.width = duration !== null ? (100 * Math.max(duration, 0)) / span + "%" : "3px";
+    const startFraction = Math.min(Math.max(event.start / span, 0), 1);
+    const widthFraction = duration !== null ? Math.min(Math.max(duration, 0) / span, 1 - startFraction) : 0;
+    bar.style.left = "calc((100% - " + MIN_BAR_PX + "px) * " + startFraction + ")";
+    bar.style.width = "calc((100% - " + MIN_BAR_PX + "px) * " + widthFraction + " + " + MIN_BAR_PX + "px)";
     track.appendChild(bar);
     node.append(name, track);
     return node;
@@ -207,8 +212,12 @@
   function jsonTree(value, openDepth, depth) {
     depth = depth || 0;
     if (value === null || typeof value !== "object") {
-      const type = value === null ? "null" : typeof value === "string" ? "string" : typeof value === "number" ? "number" : "bool";
-      return el("span", "json-leaf json-" + type, type === "string" ? JSON.stringify(value) : String(value));
+      let type = "bool";
+      if (value === null) type = "null";
+      else if (typeof value === "string") type = "string";
+      else if (typeof value === "number") type = "number";
+      const text = type === "string" ? JSON.stringify(value) : String(value);
+      return el("span", "json-leaf json-" + type, text);
     }
     const entries = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value);
     const details = el("details");
@@ -327,7 +336,12 @@
     add("Model", event.model);
     add("Prompt tokens", event.prompt_tokens);
     add("Completion tokens", event.completion_tokens);
-    add("Cost", event.cost !== null && event.cost !== undefined ? "$" + event.cost + (event.cost_source ? " (" + event.cost_source + ")" : "") : event.cost_source);
+    let cost = event.cost_source;
+    if (event.cost !== null && event.cost !== undefined) {
+      cost = "$" + event.cost;
+      if (event.cost_source) cost += " (" + event.cost_source + ")";
+    }
+    add("Cost", cost);
     add("Agent", event.agent_id);
     add("Event id", event.id);
     add("Parent", event.parent_id);

@@ -25,8 +25,9 @@ macro_rules! asset {
 }
 
 static ASSETS: LazyLock<HashMap<&'static str, Asset>> = LazyLock::new(|| {
-    let files: [(&str, &str, &[u8]); 5] = [
+    let files: [(&str, &str, &[u8]); 6] = [
         asset!("app.css", "../../assets/app.css", "text/css; charset=utf-8"),
+        asset!("favicon.svg", "../../assets/favicon.svg", "image/svg+xml"),
         asset!(
             "overview.js",
             "../../assets/overview.js",
