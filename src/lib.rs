@@ -9,9 +9,11 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod cost;
 pub mod dashboard;
 pub mod http;
 pub mod ingest;
 pub mod model;
+pub mod otlp;
 pub mod store;
 pub mod view;

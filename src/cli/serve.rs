@@ -10,6 +10,7 @@ use super::DataArgs;
 use super::keys::create_key;
 use crate::auth::token::TokenSigner;
 use crate::config::{Overrides, Settings};
+use crate::cost::Pricer;
 use crate::dashboard::auth::{ADMIN_USERNAME, ensure_admin};
 use crate::http::{AppState, router};
 use crate::store::Store;
@@ -52,6 +53,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    let pricer = Arc::new(Pricer::load(&settings.data_dir)?);
+    pricer.set_overrides(&store.price_overrides().await?);
+    store.set_pricer(pricer.clone());
+    spawn_override_refresh(store.clone(), pricer.clone());
+    tracing::info!(
+        prices = pricer.table().label(),
+        models = pricer.table().len(),
+        "price table loaded"
+    );
+
     let configured_password = std::env::var("TRACEWELL_ADMIN_PASSWORD")
         .ok()
         .filter(|password| !password.is_empty());
@@ -83,6 +94,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let state = AppState {
         store,
         tokens,
+        pricer,
         public_url: public_url.into(),
     };
     let app = router(state, settings.max_body_bytes);
@@ -91,6 +103,23 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await?;
     tracing::info!("server stopped");
     Ok(())
+}
+
+/// How often a server reloads price overrides, so that overrides set by the
+/// CLI or another node take effect without a restart.
+const OVERRIDE_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn spawn_override_refresh(store: Arc<SqliteStore>, pricer: Arc<Pricer>) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(OVERRIDE_REFRESH);
+        loop {
+            interval.tick().await;
+            match store.price_overrides().await {
+                Ok(rows) => pricer.set_overrides(&rows),
+                Err(err) => tracing::warn!(error = %err, "price override refresh failed"),
+            }
+        }
+    });
 }
 
 fn print_first_start(public_url: &str, key: &str) {

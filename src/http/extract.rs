@@ -119,7 +119,11 @@ pub async fn project_for_key(state: &AppState, raw: &str) -> Result<Project, Api
             StatusCode::BAD_REQUEST,
             "invalid_api_key_format",
             "Invalid API key format",
-            "The API key is not a UUID; copy the key that `tracewell keys create` printed.",
+            format!(
+                "The API key \"{}\" is not a UUID; copy the key that `tracewell keys create` \
+                 printed.",
+                crate::ingest::error::preview(raw)
+            ),
         ));
     };
     state
@@ -153,9 +157,10 @@ pub fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
     if token.is_empty() {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "missing_token",
+            "invalid_token",
             "Missing token",
-            "Send the token from create_session in an Authorization: Bearer header.",
+            "The Authorization header holds no Bearer token; send the token from \
+             create_session as Authorization: Bearer <token>.",
         ));
     }
     Ok(token)
@@ -195,5 +200,40 @@ impl FromRequestParts<AppState> for SessionToken {
             .verify_session(token)
             .map(SessionToken)
             .map_err(token_error)
+    }
+}
+
+/// The project a 30-day project token (from `/v3/auth/token` or
+/// `/public/v1/auth/access_token`) was issued for.
+pub struct ProjectToken(pub crate::auth::token::ProjectClaims);
+
+impl FromRequestParts<AppState> for ProjectToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer_token(parts)?;
+        state
+            .tokens
+            .verify_project(token)
+            .map(ProjectToken)
+            .map_err(|err| match err {
+                TokenError::Expired => ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "token_expired",
+                    "Expired Token",
+                    "The project token expired; request a new one from /v3/auth/token with \
+                     your API key.",
+                ),
+                TokenError::Invalid => ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_token",
+                    "Invalid token",
+                    "The token is malformed, signed with another secret, or not a project \
+                     token; request one from /v3/auth/token with your API key.",
+                ),
+            })
     }
 }

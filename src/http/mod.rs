@@ -3,7 +3,11 @@
 pub mod error;
 pub mod extract;
 mod health;
+mod prices;
+mod public;
 pub mod v2;
+mod v3;
+mod v4;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +20,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::token::TokenSigner;
+use crate::cost::Pricer;
 use crate::store::Store;
 use error::ApiError;
 
@@ -24,6 +29,7 @@ use error::ApiError;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub tokens: TokenSigner,
+    pub pricer: Arc<Pricer>,
     /// Base URL of this server as clients reach it, without a trailing
     /// slash; used in the links the API returns.
     pub public_url: Arc<str>,
@@ -34,6 +40,10 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     Router::new()
         .merge(health::routes())
         .merge(v2::routes())
+        .merge(v3::routes())
+        .merge(v4::routes())
+        .merge(public::routes())
+        .merge(prices::routes())
         .merge(crate::dashboard::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -10,7 +10,8 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use crate::model::{
-    AgentRecord, EventPatch, EventRecord, Micros, ProjectId, SessionPatch, SessionPk, SessionRecord,
+    AgentRecord, CostParts, EventPatch, EventRecord, Micros, ProjectId, SessionPatch, SessionPk,
+    SessionRecord, TraceRecord,
 };
 use dashboard::{
     AgentSummary, Metrics, MetricsQuery, NewUser, NewWebSession, SessionFilter, SessionPage,
@@ -72,6 +73,9 @@ pub struct SessionTotals {
     pub reasoning_tokens: i64,
     /// Sum of priced events' costs, in picodollars.
     pub cost_pd: i64,
+    /// Sum of the computed costs by token kind (client-sent costs have no
+    /// split, so these may add up to less than `cost_pd`).
+    pub cost_parts: CostParts,
     /// LLM events whose model has no price.
     pub unpriced: i64,
 }
@@ -103,6 +107,7 @@ pub struct EventRow {
     pub agent_id: Option<String>,
     pub parent_id: Option<String>,
     pub model: Option<String>,
+    pub request_model: Option<String>,
     pub prompt_tokens: Option<i64>,
     pub completion_tokens: Option<i64>,
     pub cache_read_tokens: Option<i64>,
@@ -112,6 +117,9 @@ pub struct EventRow {
     pub cost_pd: Option<i64>,
     pub cost_source: Option<String>,
     pub price_key: Option<String>,
+    /// Per-token prices used, as JSON.
+    pub price: Option<String>,
+    pub cost_parts: Option<CostParts>,
     pub is_error: bool,
     pub body: String,
 }
@@ -147,6 +155,21 @@ pub struct UpdateOutcome {
     pub missing: Vec<String>,
 }
 
+/// Prices an event from its model and token counts, with the prices in force
+/// for its project. The store calls it when an update changes what an
+/// event's cost depends on, and on an explicit recompute.
+pub trait EventPricer: Send + Sync {
+    fn price(&self, project: ProjectId, event: &mut EventRecord);
+}
+
+/// A per-project price override as stored: per-token prices as JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct PriceOverride {
+    pub project_id: ProjectId,
+    pub model: String,
+    pub price: String,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     // Projects and API keys.
@@ -164,6 +187,8 @@ pub trait Store: Send + Sync + 'static {
     /// Revokes the keys whose prefix or row id is `selector`; returns how many.
     async fn revoke_api_key(&self, selector: &str) -> StoreResult<usize>;
     async fn count_projects(&self) -> StoreResult<i64>;
+    /// The project's name; `None` when the project was deleted.
+    async fn project_name(&self, project: ProjectId) -> StoreResult<Option<String>>;
 
     // Sessions, events and agents. Writes commit before they return.
     /// Creates the session, or returns the existing one with that id
@@ -209,6 +234,51 @@ pub trait Store: Send + Sync + 'static {
         project: Option<ProjectId>,
         body: String,
     ) -> StoreResult<()>;
+
+    // OpenTelemetry traces.
+    /// Merges each trace into its session (created on first sight) and
+    /// stores its spans as events; a span already stored is left unchanged.
+    async fn ingest_traces(
+        &self,
+        project: ProjectId,
+        traces: Vec<TraceRecord>,
+    ) -> StoreResult<InsertOutcome>;
+    /// Stores the terminal output of a run, replacing an earlier upload;
+    /// creates the session when no span of it has arrived yet.
+    async fn put_session_log(
+        &self,
+        project: ProjectId,
+        session_id: &str,
+        body: String,
+    ) -> StoreResult<()>;
+    async fn session_log(&self, session: SessionPk) -> StoreResult<Option<String>>;
+    /// Finds a span by its id within a project.
+    async fn find_span(
+        &self,
+        project: ProjectId,
+        span_id: &str,
+    ) -> StoreResult<Option<(SessionRow, EventRow)>>;
+
+    // Prices.
+    /// Installs the pricer used by updates and recomputes; the first one
+    /// installed stays.
+    fn set_pricer(&self, pricer: std::sync::Arc<dyn EventPricer>);
+    /// Prices again the events of the project's sessions that started in
+    /// `[from_us, to_us)`; returns how many events changed cost.
+    async fn recompute_costs(
+        &self,
+        project: ProjectId,
+        from_us: Micros,
+        to_us: Micros,
+    ) -> StoreResult<usize>;
+    /// Sets (or with `None` removes) a project's price for a model.
+    async fn set_price_override(
+        &self,
+        project: ProjectId,
+        model: &str,
+        price: Option<String>,
+    ) -> StoreResult<usize>;
+    async fn price_overrides(&self) -> StoreResult<Vec<PriceOverride>>;
 
     // Reads.
     async fn session(

@@ -1,7 +1,7 @@
 //! Store tests of the dashboard methods on a real SQLite database.
 
 use super::{SqliteStore, Synchronous};
-use crate::model::{EventRecord, SessionRecord, TokenUsage};
+use crate::model::{CostSource, EventRecord, SessionRecord, TokenUsage};
 use crate::store::Store;
 use crate::store::dashboard::{
     Granularity, MetricsQuery, NewUser, NewWebSession, SessionFilter, SessionPageRequest,
@@ -37,11 +37,8 @@ fn llm_event(id: &str, init_us: i64, model: &str, cost: i64, body: &str) -> Even
     EventRecord {
         id: id.into(),
         kind: "llm".into(),
-        name: None,
         init_us,
         end_us: Some(init_us + 10),
-        agent_id: None,
-        parent_id: None,
         model: Some(model.into()),
         usage: TokenUsage {
             prompt: Some(10),
@@ -49,9 +46,9 @@ fn llm_event(id: &str, init_us: i64, model: &str, cost: i64, body: &str) -> Even
             ..TokenUsage::default()
         },
         cost: Some(cost),
-        cost_source: None,
-        is_error: false,
+        cost_source: Some(CostSource::Client),
         body: body.into(),
+        ..EventRecord::default()
     }
 }
 

@@ -137,8 +137,10 @@ fn read_sort_key(row: &Row<'_>, index: usize, sort: SessionSort) -> rusqlite::Re
     }
 }
 
-/// Index of the sort key column after `SESSION_COLUMNS`.
-const SORT_KEY_INDEX: usize = 24;
+/// Index of the sort key column, which follows `SESSION_COLUMNS`.
+fn sort_key_index() -> usize {
+    SESSION_COLUMNS.split(',').count()
+}
 
 pub(super) fn session_page(
     conn: &Connection,
@@ -227,7 +229,7 @@ fn query_sessions(
     let rows = stmt.query_map(params_from_iter(conditions.values()), |row| {
         Ok((
             session_from_row(row)?,
-            read_sort_key(row, SORT_KEY_INDEX, sort_kind)?,
+            read_sort_key(row, sort_key_index(), sort_kind)?,
         ))
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -4,9 +4,12 @@
 mod dashboard;
 #[cfg(test)]
 mod dashboard_tests;
+mod events;
 mod listing;
 mod metrics;
 mod rows;
+mod sessions;
+mod traces;
 mod writer;
 
 use std::path::Path;
@@ -19,17 +22,17 @@ use rusqlite_migration::{M, Migrations};
 
 use writer::{WriteOp, WriteReply, WriterHandle};
 
-use crate::model::Micros;
 use crate::model::{
-    AgentRecord, EventPatch, EventRecord, ProjectId, SessionPatch, SessionPk, SessionRecord,
+    AgentRecord, EventPatch, EventRecord, Micros, ProjectId, SessionPatch, SessionPk,
+    SessionRecord, TraceRecord,
 };
 use crate::store::dashboard::{
     AgentSummary, Metrics, MetricsQuery, NewUser, NewWebSession, SessionFilter, SessionPage,
     SessionPageRequest, TimelineEvent, User, UserCredentials, UserId, WebSession,
 };
 use crate::store::{
-    AgentRow, ApiKeyInfo, EventRow, InsertOutcome, Project, SessionQuery, SessionRow, Store,
-    StoreError, StoreResult, UpdateOutcome,
+    AgentRow, ApiKeyInfo, EventPricer, EventRow, InsertOutcome, PriceOverride, Project,
+    SessionQuery, SessionRow, Store, StoreError, StoreResult, UpdateOutcome,
 };
 
 /// Name of the database file inside the data folder.
@@ -42,6 +45,8 @@ const BUSY_TIMEOUT_MS: u32 = 10_000;
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("migrations/0001_initial.sql")),
+        M::up(include_str!("migrations/0002_traces.sql")),
+        M::up(include_str!("migrations/0003_costs.sql")),
         M::up(include_str!("migrations/0004_dashboard.sql")),
     ])
 }
@@ -80,6 +85,7 @@ fn open_write_connection(path: &Path, synchronous: Synchronous) -> anyhow::Resul
 
 pub struct SqliteStore {
     writer: WriterHandle,
+    pricer: writer::PricerSlot,
     readers: Pool<SqliteConnectionManager>,
 }
 
@@ -90,12 +96,17 @@ impl SqliteStore {
         std::fs::create_dir_all(data_dir)?;
         let path = data_dir.join(DATABASE_FILE);
         let conn = open_write_connection(&path, synchronous)?;
-        let writer = WriterHandle::start(conn, 4096)?;
+        let pricer = writer::PricerSlot::default();
+        let writer = WriterHandle::start(conn, 4096, pricer.clone())?;
         let manager = SqliteConnectionManager::file(&path)
             .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
             .with_init(|conn| conn.pragma_update(None, "busy_timeout", BUSY_TIMEOUT_MS));
         let readers = Pool::builder().max_size(8).build(manager)?;
-        Ok(SqliteStore { writer, readers })
+        Ok(SqliteStore {
+            writer,
+            pricer,
+            readers,
+        })
     }
 
     async fn read<T, F>(&self, query: F) -> StoreResult<T>
@@ -203,6 +214,16 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn project_name(&self, project: ProjectId) -> StoreResult<Option<String>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached("SELECT name FROM projects WHERE id = ?1")?;
+            Ok(stmt
+                .query_row(params![project], |row| row.get(0))
+                .optional()?)
+        })
+        .await
+    }
+
     async fn create_session(
         &self,
         project: ProjectId,
@@ -306,6 +327,104 @@ impl Store for SqliteStore {
         self.write(WriteOp::InsertDeveloperError { project, body })
             .await
             .map(|_| ())
+    }
+
+    async fn ingest_traces(
+        &self,
+        project: ProjectId,
+        traces: Vec<TraceRecord>,
+    ) -> StoreResult<InsertOutcome> {
+        match self
+            .write(WriteOp::IngestTraces { project, traces })
+            .await?
+        {
+            WriteReply::Inserted(outcome) => Ok(outcome),
+            _ => Err(unexpected_reply()),
+        }
+    }
+
+    async fn put_session_log(
+        &self,
+        project: ProjectId,
+        session_id: &str,
+        body: String,
+    ) -> StoreResult<()> {
+        let op = WriteOp::PutSessionLog {
+            project,
+            session_id: session_id.to_owned(),
+            body,
+        };
+        self.write(op).await.map(|_| ())
+    }
+
+    async fn session_log(&self, session: SessionPk) -> StoreResult<Option<String>> {
+        self.read(move |conn| rows::session_log(conn, session))
+            .await
+    }
+
+    async fn find_span(
+        &self,
+        project: ProjectId,
+        span_id: &str,
+    ) -> StoreResult<Option<(SessionRow, EventRow)>> {
+        let span_id = span_id.to_owned();
+        self.read(move |conn| rows::find_span(conn, project, &span_id))
+            .await
+    }
+
+    fn set_pricer(&self, pricer: std::sync::Arc<dyn EventPricer>) {
+        let _ = self.pricer.set(pricer);
+    }
+
+    async fn recompute_costs(
+        &self,
+        project: ProjectId,
+        from_us: Micros,
+        to_us: Micros,
+    ) -> StoreResult<usize> {
+        let op = WriteOp::RecomputeCosts {
+            project,
+            from_us,
+            to_us,
+        };
+        match self.write(op).await? {
+            WriteReply::Count(count) => Ok(count),
+            _ => Err(unexpected_reply()),
+        }
+    }
+
+    async fn set_price_override(
+        &self,
+        project: ProjectId,
+        model: &str,
+        price: Option<String>,
+    ) -> StoreResult<usize> {
+        let op = WriteOp::SetPriceOverride {
+            project,
+            model: model.to_owned(),
+            price,
+        };
+        match self.write(op).await? {
+            WriteReply::Count(count) => Ok(count),
+            _ => Err(unexpected_reply()),
+        }
+    }
+
+    async fn price_overrides(&self) -> StoreResult<Vec<PriceOverride>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT project_id, model, price FROM price_overrides ORDER BY project_id, model",
+            )?;
+            let rows = stmt.query_map([], |row| {
+                Ok(PriceOverride {
+                    project_id: row.get(0)?,
+                    model: row.get(1)?,
+                    price: row.get(2)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
     }
 
     async fn session(
@@ -434,3 +553,6 @@ impl Store for SqliteStore {
         self.read(move |conn| metrics::metrics(conn, &query)).await
     }
 }
+
+#[cfg(test)]
+mod tests;
