@@ -51,6 +51,12 @@
     return pd / 1e12;
   }
 
+  // Axis labels only; tooltips show the exact amounts from the server.
+  function dollarTick(value) {
+    if (value === 0) return "$0";
+    return "$" + (Math.abs(value) < 0.01 ? Number(value.toPrecision(2)).toString() : value.toFixed(2));
+  }
+
   function draw(metrics) {
     const buckets = allBuckets(metrics);
     const labels = buckets.map((b) => bucketLabel(b.start, metrics.granularity));
@@ -77,7 +83,7 @@
       type: "bar",
       data: { labels, datasets: costSets },
       options: {
-        scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } },
+        scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { callback: dollarTick } } },
         plugins: {
           tooltip: {
             callbacks: {

@@ -419,6 +419,36 @@ fn user_text_is_escaped_in_pages() {
 }
 
 #[test]
+fn terminal_log_shows_as_text() {
+    let server = start(Some(ADMIN_PASSWORD));
+    let id = hostile_session(&server);
+    let token: Value = client()
+        .post(format!("{}/v3/auth/token", server.base))
+        .json(&json!({"api_key": server.api_key}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let trace_id = uuid::Uuid::parse_str(&id).unwrap().as_u128().to_string();
+    let log = "\u{1b}[32mstep 1 ok\u{1b}[0m\n<script>alert('log')</script>\n";
+    let upload = client()
+        .post(format!("{}/v4/logs/upload/", server.base))
+        .bearer_auth(token["token"].as_str().unwrap())
+        .header("Trace-Id", trace_id)
+        .json(&json!({"body": log}))
+        .send()
+        .unwrap();
+    assert_eq!(upload.status(), 200);
+
+    let browser = sign_in(&server);
+    let page = browser.get(&format!("/sessions/{id}")).text().unwrap();
+    assert!(page.contains("id=\"terminal-log\""));
+    assert!(page.contains("step 1 ok"));
+    assert!(!page.contains('\u{1b}'));
+    assert!(!page.contains("<script>alert('log')"));
+}
+
+#[test]
 fn sdk_links_open_session_page() {
     let server = start(Some(ADMIN_PASSWORD));
     let id = hostile_session(&server);

@@ -206,6 +206,28 @@ pub fn format_cost(amount: Picodollars) -> String {
     format!("${}", view::format_dollars(amount))
 }
 
+/// Removes ANSI escape sequences (colors, cursor moves) from terminal
+/// output: an ESC, an optional `[`, parameter bytes, and one final letter.
+pub fn strip_ansi(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(ch) = chars.next() {
+        if ch != '\u{1b}' {
+            plain.push(ch);
+            continue;
+        }
+        if chars.peek() == Some(&'[') {
+            chars.next();
+        }
+        for next in chars.by_ref() {
+            if next.is_ascii_alphabetic() {
+                break;
+            }
+        }
+    }
+    plain
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,6 +246,12 @@ mod tests {
         assert_eq!(format_duration(Some(0), Some(12_400_000)), "12.4 s");
         assert_eq!(format_duration(Some(0), Some(185_000_000)), "3 min 05 s");
         assert_eq!(format_duration(Some(0), None), "—");
+    }
+
+    #[test]
+    fn strip_ansi_keeps_text_only() {
+        assert_eq!(strip_ansi("\u{1b}[1;32mok\u{1b}[0m done"), "ok done");
+        assert_eq!(strip_ansi("plain <b>text</b>"), "plain <b>text</b>");
     }
 
     #[test]

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use super::auth::SignedIn;
 use super::page::{
     Layout, PageError, format_cost, format_count, format_duration, format_optional_time, render,
+    strip_ansi,
 };
 use super::sessions::{end_state_class, session_url};
 use crate::http::AppState;
@@ -111,6 +112,8 @@ struct SessionPage {
     stats: Vec<Stat>,
     agents: Vec<(String, String)>,
     host_env: Option<String>,
+    /// The terminal output the SDK uploaded, if any.
+    terminal_log: Option<String>,
     timeline_url: String,
     event_url: String,
     export_url: String,
@@ -181,6 +184,8 @@ pub async fn page(
         Err(chooser) => return Ok(chooser),
     };
     let agents = state.store.session_agents(session.pk).await?;
+    let terminal_log = state.store.session_log(session.pk).await?;
+    let terminal_log = terminal_log.as_deref().map(strip_ansi);
     let base = session_url(&session.id, &project.name);
     let (path, _) = base.split_once('?').unwrap_or((&base, ""));
     let query = query_for(&project);
@@ -211,6 +216,7 @@ pub async fn page(
             .map(|agent| (agent.name.clone().unwrap_or_default(), agent.id.clone()))
             .collect(),
         host_env,
+        terminal_log,
         session,
         layout: Layout {
             project: Some(project),
