@@ -303,7 +303,7 @@ fn pages_redirect_to_sign_in() {
 }
 
 #[test]
-fn sign_in_sets_strict_session_cookie() {
+fn sign_in_sets_httponly_lax_cookie() {
     let server = start(Some(ADMIN_PASSWORD));
     let response = sign_in_response(&server, "admin", ADMIN_PASSWORD);
     assert_eq!(response.status(), 303);
