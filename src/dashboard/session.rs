@@ -1,6 +1,6 @@
-//! One session: its page (stats, tags, host environment, agents and the
-//! replay waterfall), the light timeline JSON the waterfall draws, one
-//! event's full JSON, and the session's export.
+//! One session: its page (stats, tags, host environment, agents, terminal
+//! log and the replay waterfall), the light timeline JSON the waterfall
+//! draws, one event's full JSON, and the session's export.
 
 use askama::Template;
 use axum::Json;
