@@ -114,6 +114,7 @@
     node.setAttribute("role", "option");
     node.setAttribute("aria-selected", index === selected ? "true" : "false");
     node.dataset.index = String(index);
+    node.dataset.depth = String(row.depth);
     node.style.top = index * ROW_HEIGHT + "px";
 
     const name = el("div", "wf-label");

@@ -184,6 +184,51 @@ def test_waterfall_with_ten_thousand_events(page, server):
     screenshot(page, "10-session-10000-events")
 
 
+def test_waterfall_nests_child_events(page, server):
+    session_id = str(uuid.uuid4())
+    created = requests.post(
+        f"{server.base_url}/v2/create_session",
+        json={"session": {"session_id": session_id, "init_timestamp": "2026-01-01T00:00:00Z"}},
+        headers={"X-Agentops-Api-Key": server.api_key},
+        timeout=30,
+    )
+    assert created.status_code == 200, created.text
+    # (name, parent, start second, end second); listed out of order on purpose.
+    spans = [
+        ("grandchild", "child-a", 3, 4),
+        ("child-b", "root", 6, 8),
+        ("root", None, 1, 9),
+        ("child-a", "root", 2, 5),
+    ]
+    events = [
+        {
+            "id": name,
+            "event_type": "actions",
+            "name": name,
+            "parent_id": parent,
+            "init_timestamp": f"2026-01-01T00:00:0{start}Z",
+            "end_timestamp": f"2026-01-01T00:00:0{end}Z",
+        }
+        for name, parent, start, end in spans
+    ]
+    stored = requests.post(
+        f"{server.base_url}/v2/create_events",
+        json={"events": events},
+        headers={"Authorization": f"Bearer {created.json()['jwt']}"},
+        timeout=30,
+    )
+    assert stored.status_code == 200, stored.text
+
+    sign_in(page, server)
+    page.goto(f"{server.base_url}/drilldown?session_id={session_id}")
+    expect(page.locator("#replay")).to_have_attribute("data-loaded", "true")
+    rows = page.locator(".wf-row")
+    expect(rows).to_have_text(["root", "child-a", "grandchild", "child-b"])
+    depths = [rows.nth(i).get_attribute("data-depth") for i in range(4)]
+    assert depths == ["0", "1", "2", "1"]
+    screenshot(page, "11-session-nested-events")
+
+
 def test_keys_page_creates_and_revokes(page, server):
     sign_in(page, server)
     page.goto(server.base_url + "/keys")
@@ -192,7 +237,7 @@ def test_keys_page_creates_and_revokes(page, server):
     key = page.locator("#new-key-value").inner_text()
     assert uuid.UUID(key)
     expect(page.get_by_role("cell", name="browser <i>key</i>")).to_be_visible()
-    screenshot(page, "11-keys")
+    screenshot(page, "12-keys")
     row = page.locator("tr", has=page.get_by_role("cell", name="browser <i>key</i>"))
     row.get_by_role("button", name=re.compile("Revoke")).click()
     expect(row.get_by_text(re.compile("Revoked"))).to_be_visible()
@@ -210,11 +255,11 @@ def test_agents_and_users_pages(page, server, sdk_sessions):
     sign_in(page, server)
     page.goto(server.base_url + "/agents")
     expect(page.get_by_role("link", name="researcher")).to_be_visible()
-    screenshot(page, "12-agents")
+    screenshot(page, "13-agents")
     page.goto(server.base_url + "/users")
     page.get_by_label("Username").fill("reviewer")
     page.get_by_label("Password", exact=True).fill("reviewer-password")
     page.get_by_label("Password again").fill("reviewer-password")
     page.get_by_role("button", name="Add user").click()
     expect(page.get_by_role("status")).to_have_text("Added user reviewer.")
-    screenshot(page, "13-users")
+    screenshot(page, "14-users")
