@@ -292,12 +292,17 @@ fn secure_cookies(state: &AppState) -> bool {
 }
 
 /// The page to return to after signing in: a path on this server only, so
-/// the parameter cannot send the user to another site.
+/// the parameter cannot send the user to another site. Control characters
+/// are rejected too, because they cannot go into a `Location` header.
 fn local_path(next: Option<&str>) -> String {
+    let is_local = |path: &str| {
+        path.starts_with('/')
+            && !path.starts_with("//")
+            && !path.contains('\\')
+            && !path.chars().any(char::is_control)
+    };
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
-            path.to_owned()
-        }
+        Some(path) if is_local(path) => path.to_owned(),
         _ => "/overview".into(),
     }
 }
@@ -415,6 +420,7 @@ mod tests {
         assert_eq!(local_path(Some("//evil.example/x")), "/overview");
         assert_eq!(local_path(Some("https://evil.example/")), "/overview");
         assert_eq!(local_path(Some("/\\evil.example")), "/overview");
+        assert_eq!(local_path(Some("/x\r\nSet-Cookie: a=b")), "/overview");
         assert_eq!(local_path(None), "/overview");
     }
 
