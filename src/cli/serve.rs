@@ -137,7 +137,7 @@ fn print_first_start(public_url: &str, key: &str) {
 fn print_admin_password(public_url: &str, password: &str) {
     println!("Created the dashboard user \"{ADMIN_USERNAME}\" with this one-time password:");
     println!("  {password}");
-    println!("Sign in at {public_url}/signin and change it under your username.");
+    println!("Sign in at {public_url}/signin; the dashboard then asks for a new password.");
     println!();
 }
 
