@@ -56,8 +56,8 @@ as_root() {
 
 # ---------------------------------------------------------------------------
 # System packages: each Debian package is installed only when its check
-# fails. SYSTEM PACKAGES: add further needs here (the dashboard tests will
-# add chromium and chromium-driver).
+# fails. SYSTEM PACKAGES: add further needs here. The dashboard's browser
+# tests drive Debian's chromium; no test downloads a browser of its own.
 # ---------------------------------------------------------------------------
 python_venv_works() {
     local probe
@@ -71,6 +71,7 @@ python_venv_works() {
 missing_packages=()
 command -v python3 >/dev/null 2>&1 || missing_packages+=(python3)
 command -v cc >/dev/null 2>&1 || missing_packages+=(gcc)
+command -v chromium >/dev/null 2>&1 || missing_packages+=(chromium fonts-dejavu-core)
 
 install_system_packages() {
     step "installing Debian packages: $*"
@@ -129,6 +130,14 @@ else
     fail_step "create Python venv v03"
 fi
 
+venv_browser="$venv_root/browser"
+venv_browser_ready=0
+if ensure_venv browser tests/browser/requirements.txt; then
+    venv_browser_ready=1
+else
+    fail_step "create Python venv browser"
+fi
+
 # ---------------------------------------------------------------------------
 # Rust build and tests.
 # ---------------------------------------------------------------------------
@@ -184,6 +193,12 @@ if [ "$venv_v03_ready" -eq 1 ] && [ "$binary_ready" -eq 1 ]; then
     run_pytest v03 "$venv_v03" tests/sdk/v03
 else
     fail_step "pytest tests/sdk/v03 not run: venv or binary missing"
+fi
+
+if [ "$venv_browser_ready" -eq 1 ] && [ "$binary_ready" -eq 1 ]; then
+    run_pytest browser "$venv_browser" tests/browser
+else
+    fail_step "pytest tests/browser not run: venv or binary missing"
 fi
 
 # ---------------------------------------------------------------------------

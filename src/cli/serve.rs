@@ -82,13 +82,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| base_url.clone());
 
-    println!("tracewell listening on {base_url}");
+    let mut banner = format!("tracewell listening on {base_url}\n");
     if let Some(key) = first_key {
-        print_first_start(&public_url, &key);
+        banner.push_str(&first_start_text(&public_url, &key));
     }
     if let Some(password) = admin_password {
-        print_admin_password(&public_url, &password);
+        banner.push_str(&admin_password_text(&public_url, &password));
     }
+    print_banner(&banner);
     tracing::info!(%address, data_dir = %settings.data_dir.display(), "server started");
 
     let state = AppState {
@@ -123,23 +124,36 @@ fn spawn_override_refresh(store: Arc<SqliteStore>, pricer: Arc<Pricer>) {
     });
 }
 
-fn print_first_start(public_url: &str, key: &str) {
-    println!();
-    println!("Created project \"default\" with this API key (shown once, stored hashed):");
-    println!("  {key}");
-    println!();
-    println!("Point the AgentOps SDK at this server:");
-    println!("  export AGENTOPS_API_KEY={key}");
-    println!("  export AGENTOPS_API_ENDPOINT={public_url}");
-    println!("  export AGENTOPS_EXPORTER_ENDPOINT={public_url}/v1/traces");
-    println!();
+/// Writes the startup text to stdout. A closed stdout (a supervisor that
+/// read the first line and left) must not stop the server, so a failed
+/// write is logged, not raised.
+fn print_banner(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(err) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        tracing::warn!(error = %err, "cannot write the startup text to stdout");
+    }
 }
 
-fn print_admin_password(public_url: &str, password: &str) {
-    println!("Created the dashboard user \"{ADMIN_USERNAME}\" with this one-time password:");
-    println!("  {password}");
-    println!("Sign in at {public_url}/signin; the dashboard then asks for a new password.");
-    println!();
+fn first_start_text(public_url: &str, key: &str) -> String {
+    format!(
+        "\nCreated project \"default\" with this API key (shown once, stored hashed):\n  {key}\n\n\
+         Point the AgentOps SDK at this server:\n\
+         \x20 export AGENTOPS_API_KEY={key}\n\
+         \x20 export AGENTOPS_API_ENDPOINT={public_url}\n\
+         \x20 export AGENTOPS_EXPORTER_ENDPOINT={public_url}/v1/traces\n\n"
+    )
+}
+
+fn admin_password_text(public_url: &str, password: &str) -> String {
+    format!(
+        "Created the dashboard user \"{ADMIN_USERNAME}\" with this one-time password:\n  \
+         {password}\nSign in at {public_url}/signin; the dashboard then asks for a new \
+         password.\n\n"
+    )
 }
 
 async fn shutdown_signal() {
