@@ -1,6 +1,7 @@
 //! The `tracewell` command line: the server and the admin commands.
 
 mod keys;
+mod prices;
 mod serve;
 mod sessions;
 
@@ -28,6 +29,9 @@ enum Command {
     /// Create, list and revoke API keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Show, override, update and recompute model prices.
+    #[command(subcommand)]
+    Prices(prices::PricesCommand),
     /// List and show stored sessions.
     #[command(subcommand)]
     Sessions(sessions::SessionsCommand),
@@ -63,5 +67,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args).await,
         Command::Keys(command) => keys::run(command).await,
         Command::Sessions(command) => sessions::run(command).await,
+        Command::Prices(command) => prices::run(command).await,
     }
 }

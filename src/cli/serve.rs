@@ -10,6 +10,8 @@ use super::DataArgs;
 use super::keys::create_key;
 use crate::auth::token::TokenSigner;
 use crate::config::{Overrides, Settings};
+use crate::cost::Pricer;
+use crate::dashboard::auth::{ADMIN_USERNAME, ensure_admin};
 use crate::http::{AppState, router};
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
@@ -51,6 +53,20 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    let pricer = Arc::new(Pricer::load(&settings.data_dir)?);
+    pricer.set_overrides(&store.price_overrides().await?);
+    store.set_pricer(pricer.clone());
+    spawn_override_refresh(store.clone(), pricer.clone());
+    tracing::info!(
+        prices = pricer.table().label(),
+        models = pricer.table().len(),
+        "price table loaded"
+    );
+
+    let configured_password = std::env::var("TRACEWELL_ADMIN_PASSWORD")
+        .ok()
+        .filter(|password| !password.is_empty());
+    let admin_password = ensure_admin(store.as_ref(), configured_password.as_deref()).await?;
     let tokens = match &settings.jwt_secret {
         Some(secret) => TokenSigner::new(secret.expose().as_bytes())?,
         None => TokenSigner::load_or_create(&settings.data_dir)?,
@@ -66,15 +82,21 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| base_url.clone());
 
-    println!("tracewell listening on {base_url}");
+    let mut banner = format!("tracewell listening on {base_url}\n");
     if let Some(key) = first_key {
-        print_first_start(&public_url, &key);
+        banner.push_str(&first_start_text(&public_url, &key));
     }
+    if let Some(password) = admin_password {
+        banner.push_str(&admin_password_text(&public_url, &password));
+    }
+    print_banner(&banner);
     tracing::info!(%address, data_dir = %settings.data_dir.display(), "server started");
 
     let state = AppState {
         store,
         tokens,
+        pricer,
+        max_body_bytes: settings.max_body_bytes,
         public_url: public_url.into(),
     };
     let app = router(state, settings.max_body_bytes);
@@ -85,16 +107,53 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_first_start(public_url: &str, key: &str) {
-    println!();
-    println!("Created project \"default\" with this API key (shown once, stored hashed):");
-    println!("  {key}");
-    println!();
-    println!("Point the AgentOps SDK at this server:");
-    println!("  export AGENTOPS_API_KEY={key}");
-    println!("  export AGENTOPS_API_ENDPOINT={public_url}");
-    println!("  export AGENTOPS_EXPORTER_ENDPOINT={public_url}/v1/traces");
-    println!();
+/// How often a server reloads price overrides, so that overrides set by the
+/// CLI or another node take effect without a restart.
+const OVERRIDE_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn spawn_override_refresh(store: Arc<SqliteStore>, pricer: Arc<Pricer>) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(OVERRIDE_REFRESH);
+        loop {
+            interval.tick().await;
+            match store.price_overrides().await {
+                Ok(rows) => pricer.set_overrides(&rows),
+                Err(err) => tracing::warn!(error = %err, "price override refresh failed"),
+            }
+        }
+    });
+}
+
+/// Writes the startup text to stdout. A closed stdout (a supervisor that
+/// read the first line and left) must not stop the server, so a failed
+/// write is logged, not raised.
+fn print_banner(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(err) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        tracing::warn!(error = %err, "cannot write the startup text to stdout");
+    }
+}
+
+fn first_start_text(public_url: &str, key: &str) -> String {
+    format!(
+        "\nCreated project \"default\" with this API key (shown once, stored hashed):\n  {key}\n\n\
+         Point the AgentOps SDK at this server:\n\
+         \x20 export AGENTOPS_API_KEY={key}\n\
+         \x20 export AGENTOPS_API_ENDPOINT={public_url}\n\
+         \x20 export AGENTOPS_EXPORTER_ENDPOINT={public_url}/v1/traces\n\n"
+    )
+}
+
+fn admin_password_text(public_url: &str, password: &str) -> String {
+    format!(
+        "Created the dashboard user \"{ADMIN_USERNAME}\" with this one-time password:\n  \
+         {password}\nSign in at {public_url}/signin; the dashboard then asks for a new \
+         password.\n\n"
+    )
 }
 
 async fn shutdown_signal() {

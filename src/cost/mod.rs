@@ -12,6 +12,7 @@ mod describe;
 mod event;
 mod money;
 mod price;
+mod pricer;
 mod resolve;
 mod table;
 mod tokens;
@@ -27,6 +28,7 @@ pub use money::{
     tokens_cost, usd_to_picodollars,
 };
 pub use price::{ModelPrice, PriceError, PriceTier};
+pub use pricer::{PRICE_FILE, Pricer, price_file};
 pub use resolve::{ADDED_PREFIXES, MatchStep, Resolved, resolve_in};
 pub use table::{EMBEDDED_LABEL, PriceTable, TableError};
 pub use tokens::{FALLBACK_TOKENIZER, estimate_tokens, fill_missing_tokens, tokenizer_for_model};

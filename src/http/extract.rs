@@ -119,7 +119,11 @@ pub async fn project_for_key(state: &AppState, raw: &str) -> Result<Project, Api
             StatusCode::BAD_REQUEST,
             "invalid_api_key_format",
             "Invalid API key format",
-            "The API key is not a UUID; copy the key that `tracewell keys create` printed.",
+            format!(
+                "The API key \"{}\" is not a UUID; copy the key that `tracewell keys create` \
+                 printed.",
+                crate::ingest::error::preview(raw)
+            ),
         ));
     };
     state
@@ -153,9 +157,10 @@ pub fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
     if token.is_empty() {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "missing_token",
+            "invalid_token",
             "Missing token",
-            "Send the token from create_session in an Authorization: Bearer header.",
+            "The Authorization header holds no Bearer token; send the token from \
+             create_session as Authorization: Bearer <token>.",
         ));
     }
     Ok(token)

@@ -11,5 +11,5 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn health() -> Json<Value> {
-    Json(json!({"status": "ok", "message": "Server Up"}))
+    Json(json!({"status": "ok"}))
 }

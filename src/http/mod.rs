@@ -3,6 +3,9 @@
 pub mod error;
 pub mod extract;
 mod health;
+mod limit;
+mod otlp;
+mod prices;
 mod public;
 pub mod v2;
 mod v3;
@@ -19,6 +22,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::token::TokenSigner;
+use crate::cost::Pricer;
 use crate::store::Store;
 use error::ApiError;
 
@@ -27,6 +31,9 @@ use error::ApiError;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub tokens: TokenSigner,
+    pub pricer: Arc<Pricer>,
+    /// Largest request body, also the bound on a decompressed OTLP body.
+    pub max_body_bytes: usize,
     /// Base URL of this server as clients reach it, without a trailing
     /// slash; used in the links the API returns.
     pub public_url: Arc<str>,
@@ -40,10 +47,17 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .merge(v3::routes())
         .merge(v4::routes())
         .merge(public::routes())
+        .merge(prices::routes())
+        .merge(otlp::routes())
+        .merge(crate::dashboard::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            max_body_bytes,
+            limit::reject_oversized,
+        ))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("handler panicked");
             ApiError::internal().into_response()

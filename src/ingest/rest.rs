@@ -77,8 +77,17 @@ pub fn session_patch(object: &Map<String, Value>) -> Result<SessionPatch, FieldE
         end_state: value::opt_string(object.get("end_state")),
         end_state_reason: value::opt_string(object.get("end_state_reason")),
         tags: value::tags(object.get("tags")),
+        fields: object
+            .iter()
+            .filter(|(key, value)| !value.is_null() && !SESSION_KEYS.contains(&key.as_str()))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect(),
     })
 }
+
+/// Session fields that identify the session or carry a secret, never merged
+/// into the stored session object by an update.
+const SESSION_KEYS: [&str; 3] = ["id", "session_id", "jwt"];
 
 /// Maps the API document's `type` and the SDK's `event_type` to one kind.
 /// Known types are matched without regard to case or plural (`LLM`, `llms`);
@@ -184,9 +193,26 @@ pub fn parse_events(body: &str, received_us: Micros) -> Result<ParsedEvents, Eve
         )));
     };
 
+    // Parse every event before storing any: text that is not JSON (such as
+    // an unpaired surrogate escape, which no UTF-8 can hold) rejects the
+    // whole body, while valid JSON of the wrong shape rejects one event.
+    let mut values = Vec::with_capacity(raw_events.len());
+    for raw in &raw_events {
+        match serde_json::from_str::<Value>(raw.get()) {
+            Ok(value) => values.push(value),
+            Err(err) if !err.is_data() => return Err(EventsBodyError::Syntax(err)),
+            Err(err) => {
+                return Err(EventsBodyError::Shape(FieldError::new(
+                    "events",
+                    format!("an event could not be read ({err}); send one JSON object per event"),
+                )));
+            }
+        }
+    }
+
     let mut result = ParsedEvents::default();
-    for (index, raw) in raw_events.into_iter().enumerate() {
-        match event_record(raw, received_us) {
+    for (index, (raw, value)) in raw_events.into_iter().zip(values).enumerate() {
+        match event_record(raw, value, received_us) {
             Ok(event) => result.events.push(event),
             Err((id, error)) => result.rejected.push(RejectedEvent { index, id, error }),
         }
@@ -196,9 +222,13 @@ pub fn parse_events(body: &str, received_us: Micros) -> Result<ParsedEvents, Eve
 
 type EventError = (Option<String>, FieldError);
 
-fn event_record(raw: &RawValue, received_us: Micros) -> Result<EventRecord, EventError> {
-    let object = match serde_json::from_str::<Value>(raw.get()) {
-        Ok(Value::Object(object)) => object,
+fn event_record(
+    raw: &RawValue,
+    value: Value,
+    received_us: Micros,
+) -> Result<EventRecord, EventError> {
+    let object = match value {
+        Value::Object(object) => object,
         _ => {
             let error = FieldError::new(
                 "event",
@@ -220,6 +250,13 @@ fn event_record(raw: &RawValue, received_us: Micros) -> Result<EventRecord, Even
     let end_us = opt_timestamp(&object, "end_timestamp").map_err(fail)?;
     let agent_id = value::id_field("agent_id", object.get("agent_id")).map_err(fail)?;
 
+    let model = value::opt_string(object.get("model"));
+    let mut usage = usage(&object);
+    if kind == kind::LLM {
+        estimate_absent_counts(&object, model.as_deref(), &mut usage);
+    }
+    let (cost, cost_source) = client_cost(&object);
+
     Ok(EventRecord {
         id: id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
         is_error: kind == kind::ERROR,
@@ -228,13 +265,59 @@ fn event_record(raw: &RawValue, received_us: Micros) -> Result<EventRecord, Even
         end_us,
         agent_id,
         parent_id: value::opt_string(object.get("parent_id")),
-        model: value::opt_string(object.get("model")),
-        usage: usage(&object),
-        cost: None,
-        cost_source: None,
+        request_model: request_model(&object),
+        model,
+        usage,
+        cost,
+        cost_source,
         body: raw.get().to_owned(),
         kind,
+        ..EventRecord::default()
     })
+}
+
+/// The model the client asked for, from the request parameters the SDK
+/// sends (`params.model`).
+fn request_model(object: &Map<String, Value>) -> Option<String> {
+    object
+        .get("params")
+        .and_then(|params| params.get("model"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+/// Counts the tokens of an LLM event that carries no token counts at all,
+/// with the model's tokenizer, and marks them estimated. An event that sends
+/// either count (even in an invalid form, or as null) is left as sent, so a
+/// count the client got wrong is never silently replaced.
+fn estimate_absent_counts(
+    object: &Map<String, Value>,
+    model: Option<&str>,
+    usage: &mut TokenUsage,
+) {
+    if object.contains_key("prompt_tokens") || object.contains_key("completion_tokens") {
+        return;
+    }
+    let null = Value::Null;
+    let prompt = object.get("prompt").unwrap_or(&null);
+    let completion = object.get("completion").unwrap_or(&null);
+    let estimate = crate::cost::estimate_tokens(model.unwrap_or(""), prompt, completion);
+    usage.prompt = estimate.prompt;
+    usage.completion = estimate.completion;
+    usage.estimated = true;
+}
+
+/// A cost the client sent, in dollars, wins over the computed one. One rule
+/// for a cost that is not a non-negative number: it is ignored and the cost
+/// is computed from the tokens.
+fn client_cost(object: &Map<String, Value>) -> (Option<i64>, Option<crate::model::CostSource>) {
+    match object.get("cost").filter(|value| !value.is_null()) {
+        Some(value) => match crate::cost::client_cost_to_picodollars(value) {
+            Ok(cost) => (Some(cost), Some(crate::model::CostSource::Client)),
+            Err(_) => (None, None),
+        },
+        None => (None, None),
+    }
 }
 
 /// Fields of an event that the store keeps in columns, so `update_events`
@@ -354,6 +437,22 @@ mod tests {
     fn parse_events_requires_a_type() {
         let parsed = parse_events(r#"{"events":[{"id":"x","action_type":"a"}]}"#, 0).unwrap();
         assert_eq!(parsed.rejected[0].error.field, "type");
+    }
+
+    #[test]
+    fn parse_events_estimates_only_without_counts() {
+        let body = r#"{"events":[
+            {"id":"a","type":"llm","model":"gpt-4o","prompt":"Hello there","completion":"Hi"},
+            {"id":"b","type":"llm","model":"gpt-4o","prompt":"Hello","prompt_tokens":-1}]}"#;
+        let parsed = parse_events(body, 0).unwrap();
+        let estimated = &parsed.events[0].usage;
+        assert!(estimated.estimated);
+        assert!(estimated.prompt.unwrap() > 0);
+        assert!(estimated.completion.unwrap() > 0);
+        let sent = &parsed.events[1].usage;
+        assert!(!sent.estimated);
+        assert_eq!(sent.prompt, None);
+        assert_eq!(sent.completion, None);
     }
 
     #[test]

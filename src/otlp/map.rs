@@ -369,11 +369,18 @@ fn map_span(span: &Span, ids: &SpanIds, context: &SpanContext<'_>) -> MappedSpan
         } else {
             Default::default()
         },
-        cost: None,
-        cost_source: None,
+        request_model: is_llm
+            .then(|| {
+                attributes
+                    .get("gen_ai.request.model")
+                    .and_then(Value::as_str)
+            })
+            .flatten()
+            .map(str::to_owned),
         is_error,
         body: Value::Object(body).to_string(),
         kind: event_kind,
+        ..EventRecord::default()
     };
     MappedSpan {
         event,

@@ -3,14 +3,19 @@
 //! Every write method returns only after its records are committed, so an
 //! acknowledged request survives a crash of the process.
 
+pub mod dashboard;
 pub mod sqlite;
 
 use async_trait::async_trait;
 use serde::Serialize;
 
 use crate::model::{
-    AgentRecord, EventPatch, EventRecord, Micros, ProjectId, SessionPatch, SessionPk,
+    AgentRecord, CostParts, EventPatch, EventRecord, Micros, ProjectId, SessionPatch, SessionPk,
     SessionRecord, TraceRecord,
+};
+use dashboard::{
+    AgentSummary, Metrics, MetricsQuery, NewUser, NewWebSession, SessionFilter, SessionPage,
+    SessionPageRequest, TimelineEvent, User, UserCredentials, UserId, WebSession,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +73,9 @@ pub struct SessionTotals {
     pub reasoning_tokens: i64,
     /// Sum of priced events' costs, in picodollars.
     pub cost_pd: i64,
+    /// Sum of the computed costs by token kind (client-sent costs have no
+    /// split, so these may add up to less than `cost_pd`).
+    pub cost_parts: CostParts,
     /// LLM events whose model has no price.
     pub unpriced: i64,
 }
@@ -99,6 +107,7 @@ pub struct EventRow {
     pub agent_id: Option<String>,
     pub parent_id: Option<String>,
     pub model: Option<String>,
+    pub request_model: Option<String>,
     pub prompt_tokens: Option<i64>,
     pub completion_tokens: Option<i64>,
     pub cache_read_tokens: Option<i64>,
@@ -108,6 +117,9 @@ pub struct EventRow {
     pub cost_pd: Option<i64>,
     pub cost_source: Option<String>,
     pub price_key: Option<String>,
+    /// Per-token prices used, as JSON.
+    pub price: Option<String>,
+    pub cost_parts: Option<CostParts>,
     pub is_error: bool,
     pub body: String,
 }
@@ -141,6 +153,21 @@ pub struct InsertOutcome {
 pub struct UpdateOutcome {
     pub updated: usize,
     pub missing: Vec<String>,
+}
+
+/// Prices an event from its model and token counts, with the prices in force
+/// for its project. The store calls it when an update changes what an
+/// event's cost depends on, and on an explicit recompute.
+pub trait EventPricer: Send + Sync {
+    fn price(&self, project: ProjectId, event: &mut EventRecord);
+}
+
+/// A per-project price override as stored: per-token prices as JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct PriceOverride {
+    pub project_id: ProjectId,
+    pub model: String,
+    pub price: String,
 }
 
 #[async_trait]
@@ -232,6 +259,27 @@ pub trait Store: Send + Sync + 'static {
         span_id: &str,
     ) -> StoreResult<Option<(SessionRow, EventRow)>>;
 
+    // Prices.
+    /// Installs the pricer used by updates and recomputes; the first one
+    /// installed stays.
+    fn set_pricer(&self, pricer: std::sync::Arc<dyn EventPricer>);
+    /// Prices again the events of the project's sessions that started in
+    /// `[from_us, to_us)`; returns how many events changed cost.
+    async fn recompute_costs(
+        &self,
+        project: ProjectId,
+        from_us: Micros,
+        to_us: Micros,
+    ) -> StoreResult<usize>;
+    /// Sets (or with `None` removes) a project's price for a model.
+    async fn set_price_override(
+        &self,
+        project: ProjectId,
+        model: &str,
+        price: Option<String>,
+    ) -> StoreResult<usize>;
+    async fn price_overrides(&self) -> StoreResult<Vec<PriceOverride>>;
+
     // Reads.
     async fn session(
         &self,
@@ -246,4 +294,48 @@ pub trait Store: Send + Sync + 'static {
         project: Option<ProjectId>,
         query: SessionQuery,
     ) -> StoreResult<Vec<SessionRow>>;
+
+    // Dashboard: users, web sessions, listing and metrics.
+    async fn count_users(&self) -> StoreResult<i64>;
+    /// Creates a user; `Conflict` when the username is taken.
+    async fn create_user(&self, user: NewUser) -> StoreResult<User>;
+    async fn user_credentials(&self, username: &str) -> StoreResult<Option<UserCredentials>>;
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+    /// Replaces a user's password hash, clears `must_change_password`, and
+    /// ends their other browser
+    /// sessions; the one whose hash is `keep_session` stays signed in.
+    async fn set_password(
+        &self,
+        user: UserId,
+        password_hash: &str,
+        keep_session: Option<&str>,
+    ) -> StoreResult<()>;
+    /// Stores a browser session and deletes the expired ones.
+    async fn create_web_session(&self, session: NewWebSession) -> StoreResult<()>;
+    /// Finds the browser session with this id hash unless it expired
+    /// before `now_us`.
+    async fn web_session(&self, id_hash: &str, now_us: Micros) -> StoreResult<Option<WebSession>>;
+    async fn delete_web_session(&self, id_hash: &str) -> StoreResult<()>;
+    /// Lists all projects, ordered by id.
+    async fn list_projects(&self) -> StoreResult<Vec<Project>>;
+    /// Finds the sessions with this canonical id in any project, ordered by
+    /// project id.
+    async fn sessions_by_id(&self, session_id: &str) -> StoreResult<Vec<SessionRow>>;
+    /// Lists one page of a project's sessions, filtered and sorted (keyset
+    /// paging).
+    async fn session_page(&self, request: SessionPageRequest) -> StoreResult<SessionPage>;
+    /// Lists a session's events without their bodies, ordered by init time
+    /// then id.
+    async fn session_timeline(&self, session: SessionPk) -> StoreResult<Vec<TimelineEvent>>;
+    async fn session_event(
+        &self,
+        session: SessionPk,
+        event_id: &str,
+    ) -> StoreResult<Option<EventRow>>;
+    /// Agent names of the sessions that start in the filter's project and
+    /// time range, most recently seen first; other filter fields are ignored.
+    async fn list_agents(&self, filter: SessionFilter) -> StoreResult<Vec<AgentSummary>>;
+    /// Session, token and cost figures of a project by time bucket and by
+    /// model. The filter's `text` is ignored.
+    async fn metrics(&self, query: MetricsQuery) -> StoreResult<Metrics>;
 }

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::ingest::time;
-use crate::model::{Picodollars, kind};
+use crate::model::{CostParts, Picodollars, kind};
 use crate::store::{AgentRow, EventRow, SessionRow};
 
 const PICODOLLARS_PER_DOLLAR: i64 = 1_000_000_000_000;
@@ -89,6 +89,9 @@ pub fn event_json(event: &EventRow) -> Value {
             object.insert(field.into(), count.into());
         }
     }
+    if let Some(parts) = &event.cost_parts {
+        object.insert("cost_by_kind".into(), cost_parts_json(parts));
+    }
     if event.tokens_estimated {
         object.insert("tokens_estimated".into(), true.into());
     }
@@ -102,6 +105,17 @@ fn optional_member(object: &mut Map<String, Value>, field: &str, value: &Option<
     if let Some(value) = value {
         object.insert(field.into(), value.clone().into());
     }
+}
+
+/// Cost by token kind as decimal dollar strings.
+pub fn cost_parts_json(parts: &CostParts) -> Value {
+    json!({
+        "uncached_input": format_dollars(parts.uncached_input),
+        "cache_read": format_dollars(parts.cache_read),
+        "cache_creation": format_dollars(parts.cache_creation),
+        "output": format_dollars(parts.output),
+        "reasoning": format_dollars(parts.reasoning),
+    })
 }
 
 pub fn agent_json(agent: &AgentRow) -> Value {
@@ -155,6 +169,7 @@ pub fn stats_json(session: &SessionRow) -> Value {
         "reasoning_tokens": totals.reasoning_tokens,
         "total_tokens": totals.prompt_tokens + totals.completion_tokens,
         "cost": format_dollars(totals.cost_pd),
+        "cost_by_kind": cost_parts_json(&totals.cost_parts),
         "unpriced_events": totals.unpriced,
         "duration_ms": duration_ms(session.init_us, session.end_us),
         "end_state": session.end_state,

@@ -10,6 +10,7 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{JsonBody, SessionToken, Utf8Body, invalid_json};
 use crate::ingest::rest::EventsBodyError;
 use crate::ingest::{rest, time};
+use crate::store::EventPricer;
 
 /// Stores the valid events of a batch and lists the invalid ones. The answer
 /// is 200 when anything was stored (or the batch was empty), and 400 with the
@@ -19,11 +20,14 @@ pub async fn create_events(
     SessionToken(claims): SessionToken,
     Utf8Body(body): Utf8Body,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let parsed = rest::parse_events(&body, time::now()).map_err(|err| match err {
+    let mut parsed = rest::parse_events(&body, time::now()).map_err(|err| match err {
         EventsBodyError::Syntax(err) => invalid_json(&err),
         EventsBodyError::Shape(field) => ApiError::bad_request(field),
     })?;
     drop(body);
+    for event in &mut parsed.events {
+        state.pricer.price(claims.project_id, event);
+    }
 
     let ids: Vec<String> = parsed.events.iter().map(|event| event.id.clone()).collect();
     let outcome = if parsed.events.is_empty() {

@@ -2,19 +2,23 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::model::{CostSource, EventRecord, ProjectId, SessionPk, TokenUsage};
+use crate::model::{CostParts, CostSource, EventRecord, ProjectId, SessionPk, TokenUsage};
 use crate::store::{AgentRow, EventRow, SessionRow, SessionTotals, StoreResult};
 
-const SESSION_COLUMNS: &str = "pk, project_id, id, name, init_us, end_us, end_state, \
+pub(super) const SESSION_COLUMNS: &str = "pk, project_id, id, name, init_us, end_us, end_state, \
      end_state_reason, tags, host_env, body, created_us, event_count, llm_count, tool_count, \
      action_count, error_count, prompt_tokens, completion_tokens, cache_read_tokens, \
-     cache_creation_tokens, reasoning_tokens, cost_pd, unpriced_count";
+     cache_creation_tokens, reasoning_tokens, cost_pd, unpriced_count, \
+     uncached_input_cost_pd, cache_read_cost_pd, cache_creation_cost_pd, output_cost_pd, \
+     reasoning_cost_pd";
 
 const EVENT_COLUMNS: &str = "id, kind, name, init_us, end_us, agent_id, parent_id, model, \
      prompt_tokens, completion_tokens, cache_read_tokens, cache_creation_tokens, \
-     reasoning_tokens, tokens_estimated, cost_pd, cost_source, price_key, is_error, body";
+     reasoning_tokens, tokens_estimated, cost_pd, cost_source, price_key, is_error, body, \
+     request_model, price, uncached_input_cost_pd, cache_read_cost_pd, cache_creation_cost_pd, \
+     output_cost_pd, reasoning_cost_pd";
 
-fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionRow> {
+pub(super) fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionRow> {
     let tags: String = row.get(8)?;
     let host_env: Option<String> = row.get(9)?;
     Ok(SessionRow {
@@ -43,6 +47,13 @@ fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionRow> {
             reasoning_tokens: row.get(21)?,
             cost_pd: row.get(22)?,
             unpriced: row.get(23)?,
+            cost_parts: CostParts {
+                uncached_input: row.get(24)?,
+                cache_read: row.get(25)?,
+                cache_creation: row.get(26)?,
+                output: row.get(27)?,
+                reasoning: row.get(28)?,
+            },
         },
     })
 }
@@ -68,7 +79,25 @@ fn event_from_row(row: &Row<'_>) -> rusqlite::Result<EventRow> {
         price_key: row.get(16)?,
         is_error: row.get(17)?,
         body: row.get(18)?,
+        request_model: row.get(19)?,
+        price: row.get(20)?,
+        cost_parts: cost_parts_from_row(row, 21)?,
     })
+}
+
+/// Reads five cost columns; `None` when the event has no computed split.
+fn cost_parts_from_row(row: &Row<'_>, first: usize) -> rusqlite::Result<Option<CostParts>> {
+    let uncached_input: Option<i64> = row.get(first)?;
+    let Some(uncached_input) = uncached_input else {
+        return Ok(None);
+    };
+    Ok(Some(CostParts {
+        uncached_input,
+        cache_read: row.get::<_, Option<i64>>(first + 1)?.unwrap_or(0),
+        cache_creation: row.get::<_, Option<i64>>(first + 2)?.unwrap_or(0),
+        output: row.get::<_, Option<i64>>(first + 3)?.unwrap_or(0),
+        reasoning: row.get::<_, Option<i64>>(first + 4)?.unwrap_or(0),
+    }))
 }
 
 pub(super) fn session_by_id(
@@ -142,12 +171,19 @@ pub(super) fn event_by_id(
     session: SessionPk,
     event_id: &str,
 ) -> StoreResult<Option<EventRecord>> {
+    Ok(event_row_by_id(conn, session, event_id)?.map(EventRow::into_record))
+}
+
+pub(super) fn event_row_by_id(
+    conn: &Connection,
+    session: SessionPk,
+    event_id: &str,
+) -> StoreResult<Option<EventRow>> {
     let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE session_pk = ?1 AND id = ?2");
     let mut stmt = conn.prepare_cached(&sql)?;
-    let row = stmt
+    Ok(stmt
         .query_row(params![session, event_id], event_from_row)
-        .optional()?;
-    Ok(row.map(EventRow::into_record))
+        .optional()?)
 }
 
 impl EventRow {
@@ -169,6 +205,9 @@ impl EventRow {
             agent_id: self.agent_id,
             parent_id: self.parent_id,
             model: self.model,
+            request_model: self.request_model,
+            cost_parts: self.cost_parts,
+            price: self.price,
             usage: TokenUsage {
                 prompt: self.prompt_tokens,
                 completion: self.completion_tokens,

@@ -25,10 +25,8 @@ fn event(id: &str, kind: &str, init_us: i64) -> EventRecord {
             completion: Some(5),
             ..TokenUsage::default()
         },
-        cost: None,
-        cost_source: None,
-        is_error: false,
         body: "{}".into(),
+        ..EventRecord::default()
     }
 }
 

@@ -6,18 +6,25 @@
 //! so a failing request rolls back alone and its neighbours still commit.
 
 use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use tokio::sync::oneshot;
 
-use super::rows;
+use super::dashboard;
+use super::events::{insert_events, recompute_costs, update_events};
+use super::sessions::{create_session, ensure_project, require_session, update_session};
+use super::traces::{index_spans, merge_trace_session};
 use crate::model::{
-    AgentRecord, CostSource, EventPatch, EventRecord, Micros, ProjectId, SessionPatch, SessionPk,
-    SessionRecord, TraceRecord, kind,
+    AgentRecord, EventPatch, EventRecord, Micros, ProjectId, SessionPatch, SessionPk,
+    SessionRecord, TraceRecord,
 };
-use crate::store::{InsertOutcome, Project, SessionRow, StoreError, StoreResult, UpdateOutcome};
+use crate::store::dashboard::{NewUser, NewWebSession, User, UserId};
+use crate::store::{
+    EventPricer, InsertOutcome, Project, SessionRow, StoreError, StoreResult, UpdateOutcome,
+};
 
 /// How many queued requests one transaction takes at most.
 const MAX_REQUESTS_PER_COMMIT: usize = 512;
@@ -80,6 +87,28 @@ pub(super) enum WriteOp {
         session_id: String,
         body: String,
     },
+    RecomputeCosts {
+        project: ProjectId,
+        from_us: Micros,
+        to_us: Micros,
+    },
+    SetPriceOverride {
+        project: ProjectId,
+        model: String,
+        /// Per-token prices as JSON; `None` removes the override.
+        price: Option<String>,
+    },
+    // Dashboard users and browser sessions.
+    CreateUser(NewUser),
+    SetPassword {
+        user: UserId,
+        password_hash: String,
+        keep_session: Option<String>,
+    },
+    CreateWebSession(NewWebSession),
+    DeleteWebSession {
+        id_hash: String,
+    },
 }
 
 impl WriteOp {
@@ -100,6 +129,7 @@ pub(super) enum WriteReply {
     Inserted(InsertOutcome),
     Updated(UpdateOutcome),
     Count(usize),
+    User(User),
 }
 
 struct Command {
@@ -116,11 +146,15 @@ pub(super) struct WriterHandle {
 impl WriterHandle {
     /// Starts the writer thread on `conn`. The queue is bounded, so a writer
     /// that falls behind slows its callers down instead of growing memory.
-    pub(super) fn start(conn: Connection, queue_len: usize) -> std::io::Result<Self> {
+    pub(super) fn start(
+        conn: Connection,
+        queue_len: usize,
+        pricer: PricerSlot,
+    ) -> std::io::Result<Self> {
         let (queue, receiver) = crossbeam_channel::bounded(queue_len);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || Writer::new(conn).run(receiver))?;
+            .spawn(move || Writer::new(conn, pricer).run(receiver))?;
         Ok(WriterHandle { queue })
     }
 
@@ -142,17 +176,23 @@ impl WriterHandle {
     }
 }
 
+/// The pricer the server installs after opening the store; empty in tools
+/// that never reprice (the CLI's key commands).
+pub(super) type PricerSlot = Arc<OnceLock<Arc<dyn EventPricer>>>;
+
 struct Writer {
     conn: Connection,
+    pricer: PricerSlot,
     /// Session primary keys by (project, id); filled only from committed or
     /// in-transaction rows, and cleared when a commit fails.
     session_pks: HashMap<(ProjectId, String), SessionPk>,
 }
 
 impl Writer {
-    fn new(conn: Connection) -> Self {
+    fn new(conn: Connection, pricer: PricerSlot) -> Self {
         Writer {
             conn,
+            pricer,
             session_pks: HashMap::new(),
         }
     }
@@ -213,7 +253,8 @@ impl Writer {
         let mut results = Vec::with_capacity(ops.len());
         for op in ops {
             let mut savepoint = tx.savepoint()?;
-            let result = apply(&savepoint, &mut self.session_pks, op);
+            let pricer = self.pricer.get().map(|pricer| pricer.as_ref());
+            let result = apply(&savepoint, &mut self.session_pks, pricer, op);
             if result.is_ok() {
                 savepoint.commit()?;
             } else {
@@ -227,13 +268,14 @@ impl Writer {
     }
 }
 
-fn now_us() -> Micros {
+pub(super) fn now_us() -> Micros {
     chrono::Utc::now().timestamp_micros()
 }
 
 fn apply(
     tx: &Connection,
     pks: &mut HashMap<(ProjectId, String), SessionPk>,
+    pricer: Option<&dyn EventPricer>,
     op: WriteOp,
 ) -> StoreResult<WriteReply> {
     match op {
@@ -282,7 +324,7 @@ fn apply(
             patches,
         } => {
             let pk = require_session(tx, pks, project, &session_id)?;
-            update_events(tx, pk, patches).map(WriteReply::Updated)
+            update_events(tx, project, pk, patches, pricer).map(WriteReply::Updated)
         }
         WriteOp::UpsertAgent {
             project,
@@ -344,6 +386,35 @@ fn apply(
             )?;
             Ok(WriteReply::Count(1))
         }
+        WriteOp::RecomputeCosts {
+            project,
+            from_us,
+            to_us,
+        } => {
+            let pricer = pricer.ok_or_else(|| {
+                StoreError::Database("no pricer is installed in this store".into())
+            })?;
+            recompute_costs(tx, project, from_us, to_us, pricer).map(WriteReply::Count)
+        }
+        WriteOp::SetPriceOverride {
+            project,
+            model,
+            price,
+        } => {
+            let changed = match price {
+                Some(price) => tx.execute(
+                    "INSERT INTO price_overrides (project_id, model, price, updated_us) \
+                     VALUES (?1, ?2, ?3, ?4) ON CONFLICT (project_id, model) \
+                     DO UPDATE SET price = excluded.price, updated_us = excluded.updated_us",
+                    params![project, model, price, now_us()],
+                )?,
+                None => tx.execute(
+                    "DELETE FROM price_overrides WHERE project_id = ?1 AND model = ?2",
+                    params![project, model],
+                )?,
+            };
+            Ok(WriteReply::Count(changed))
+        }
         WriteOp::InsertDeveloperError { project, body } => {
             tx.execute(
                 "INSERT INTO developer_errors (project_id, received_us, body) VALUES (?1, ?2, ?3)",
@@ -351,406 +422,20 @@ fn apply(
             )?;
             Ok(WriteReply::Count(1))
         }
-    }
-}
-
-fn ensure_project(tx: &Connection, name: &str) -> StoreResult<Project> {
-    tx.execute(
-        "INSERT INTO projects (name, created_us) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
-        params![name, now_us()],
-    )?;
-    let id = tx.query_row(
-        "SELECT id FROM projects WHERE name = ?1",
-        params![name],
-        |row| row.get(0),
-    )?;
-    Ok(Project {
-        id,
-        name: name.to_owned(),
-    })
-}
-
-fn require_session(
-    tx: &Connection,
-    pks: &mut HashMap<(ProjectId, String), SessionPk>,
-    project: ProjectId,
-    session_id: &str,
-) -> StoreResult<SessionPk> {
-    if let Some(pk) = pks.get(&(project, session_id.to_owned())) {
-        return Ok(*pk);
-    }
-    let pk = rows::session_pk(tx, project, session_id)?
-        .ok_or_else(|| StoreError::NotFound(format!("session {session_id}")))?;
-    pks.insert((project, session_id.to_owned()), pk);
-    Ok(pk)
-}
-
-fn create_session(
-    tx: &Connection,
-    pks: &mut HashMap<(ProjectId, String), SessionPk>,
-    project: ProjectId,
-    session: SessionRecord,
-) -> StoreResult<SessionPk> {
-    let now = now_us();
-    let tags = serde_json::to_string(&session.tags.unwrap_or_default())
-        .map_err(|err| StoreError::Database(err.to_string()))?;
-    let host_env = session.host_env.map(|value| value.to_string());
-    let pk: Option<SessionPk> = tx
-        .query_row(
-            "INSERT INTO sessions (project_id, id, name, init_us, end_us, end_state, \
-             end_state_reason, tags, host_env, body, created_us, updated_us) \
-             VALUES (?1, ?2, ?3, ?4, ?5, coalesce(?6, 'Indeterminate'), ?7, ?8, ?9, ?10, ?11, ?11) \
-             ON CONFLICT (project_id, id) DO NOTHING RETURNING pk",
-            params![
-                project,
-                session.id,
-                session.name,
-                session.init_us,
-                session.end_us,
-                session.end_state,
-                session.end_state_reason,
-                tags,
-                host_env,
-                session.body,
-                now
-            ],
-            |row| row.get(0),
-        )
-        .optional()?;
-    let pk = match pk {
-        Some(pk) => pk,
-        None => rows::session_pk(tx, project, &session.id)?
-            .ok_or_else(|| StoreError::NotFound(format!("session {}", session.id)))?,
-    };
-    pks.insert((project, session.id), pk);
-    Ok(pk)
-}
-
-/// Creates or updates the session of a trace. Fields from the root span win;
-/// other spans only fill a missing name and widen the provisional times
-/// until the root arrives.
-fn merge_trace_session(
-    tx: &Connection,
-    pks: &mut HashMap<(ProjectId, String), SessionPk>,
-    project: ProjectId,
-    trace: &TraceRecord,
-) -> StoreResult<SessionPk> {
-    let session = &trace.session;
-    let tags = match &session.tags {
-        Some(tags) => {
-            Some(serde_json::to_string(tags).map_err(|e| StoreError::Database(e.to_string()))?)
+        WriteOp::CreateUser(user) => {
+            dashboard::create_user(tx, &user, now_us()).map(WriteReply::User)
         }
-        None => None,
-    };
-    let now = now_us();
-    let pk: SessionPk = tx
-        .prepare_cached(
-            "INSERT INTO sessions (project_id, id, name, init_us, end_us, end_state, tags, \
-             body, created_us, updated_us, root_seen) \
-             VALUES (?1, ?2, ?3, ?4, ?5, coalesce(?6, 'Indeterminate'), coalesce(?7, '[]'), \
-             ?8, ?9, ?9, ?10) \
-             ON CONFLICT (project_id, id) DO UPDATE SET \
-             name = CASE WHEN ?10 = 1 OR sessions.name IS NULL \
-                 THEN coalesce(excluded.name, sessions.name) ELSE sessions.name END, \
-             init_us = CASE WHEN ?10 = 1 THEN coalesce(excluded.init_us, sessions.init_us) \
-                 WHEN sessions.root_seen = 1 THEN sessions.init_us \
-                 ELSE min(coalesce(sessions.init_us, excluded.init_us), \
-                          coalesce(excluded.init_us, sessions.init_us)) END, \
-             end_us = CASE WHEN ?10 = 1 THEN coalesce(excluded.end_us, sessions.end_us) \
-                 WHEN sessions.root_seen = 1 THEN sessions.end_us \
-                 ELSE max(coalesce(sessions.end_us, excluded.end_us), \
-                          coalesce(excluded.end_us, sessions.end_us)) END, \
-             end_state = CASE WHEN ?6 IS NOT NULL AND (?10 = 1 OR sessions.root_seen = 0) \
-                 THEN ?6 ELSE sessions.end_state END, \
-             tags = CASE WHEN ?7 IS NOT NULL AND (?10 = 1 OR sessions.root_seen = 0) \
-                 THEN ?7 ELSE sessions.tags END, \
-             body = coalesce(excluded.body, sessions.body), \
-             root_seen = max(sessions.root_seen, ?10), updated_us = ?9 \
-             RETURNING pk",
-        )?
-        .query_row(
-            params![
-                project,
-                session.id,
-                session.name,
-                session.init_us,
-                session.end_us,
-                session.end_state,
-                tags,
-                session.body,
-                now,
-                trace.from_root
-            ],
-            |row| row.get(0),
-        )?;
-    pks.insert((project, session.id.clone()), pk);
-    Ok(pk)
-}
-
-fn index_spans(
-    tx: &Connection,
-    project: ProjectId,
-    session: SessionPk,
-    events: &[EventRecord],
-) -> StoreResult<()> {
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO span_index (project_id, span_id, session_pk) VALUES (?1, ?2, ?3) \
-         ON CONFLICT DO NOTHING",
-    )?;
-    for event in events {
-        stmt.execute(params![project, event.id, session])?;
-    }
-    Ok(())
-}
-
-fn update_session(
-    tx: &Connection,
-    pks: &mut HashMap<(ProjectId, String), SessionPk>,
-    project: ProjectId,
-    session_id: &str,
-    patch: SessionPatch,
-) -> StoreResult<SessionRow> {
-    let pk = require_session(tx, pks, project, session_id)?;
-    let tags = match patch.tags {
-        Some(tags) => {
-            Some(serde_json::to_string(&tags).map_err(|e| StoreError::Database(e.to_string()))?)
+        WriteOp::SetPassword {
+            user,
+            password_hash,
+            keep_session,
+        } => dashboard::set_password(tx, user, &password_hash, keep_session.as_deref(), now_us())
+            .map(WriteReply::Count),
+        WriteOp::CreateWebSession(session) => {
+            dashboard::create_web_session(tx, &session, now_us()).map(WriteReply::Count)
         }
-        None => None,
-    };
-    tx.execute(
-        "UPDATE sessions SET end_us = coalesce(?2, end_us), end_state = coalesce(?3, end_state), \
-         end_state_reason = coalesce(?4, end_state_reason), tags = coalesce(?5, tags), \
-         updated_us = ?6 WHERE pk = ?1",
-        params![
-            pk,
-            patch.end_us,
-            patch.end_state,
-            patch.end_state_reason,
-            tags,
-            now_us()
-        ],
-    )?;
-    rows::session_by_id(tx, project, session_id)?
-        .ok_or_else(|| StoreError::NotFound(format!("session {session_id}")))
-}
-
-/// Changes to a session's totals caused by one request.
-#[derive(Default)]
-struct TotalsDelta {
-    events: i64,
-    llms: i64,
-    tools: i64,
-    actions: i64,
-    errors: i64,
-    prompt: i64,
-    completion: i64,
-    cache_read: i64,
-    cache_creation: i64,
-    reasoning: i64,
-    cost_pd: i64,
-    unpriced: i64,
-}
-
-impl TotalsDelta {
-    fn add_event(&mut self, event: &EventRecord, sign: i64) {
-        self.events += sign;
-        match event.kind.as_str() {
-            kind::LLM => self.llms += sign,
-            kind::TOOL => self.tools += sign,
-            kind::ACTION => self.actions += sign,
-            _ => {}
-        }
-        if event.is_error || event.kind == kind::ERROR {
-            self.errors += sign;
-        }
-        self.add_tokens(event, sign);
-    }
-
-    fn add_tokens(&mut self, event: &EventRecord, sign: i64) {
-        let usage = &event.usage;
-        self.prompt += sign * usage.prompt.unwrap_or(0);
-        self.completion += sign * usage.completion.unwrap_or(0);
-        self.cache_read += sign * usage.cache_read.unwrap_or(0);
-        self.cache_creation += sign * usage.cache_creation.unwrap_or(0);
-        self.reasoning += sign * usage.reasoning.unwrap_or(0);
-        self.cost_pd += sign * event.cost.unwrap_or(0);
-        if matches!(event.cost_source, Some(CostSource::Unpriced)) {
-            self.unpriced += sign;
+        WriteOp::DeleteWebSession { id_hash } => {
+            dashboard::delete_web_session(tx, &id_hash).map(WriteReply::Count)
         }
     }
-
-    fn apply(&self, tx: &Connection, session: SessionPk) -> StoreResult<()> {
-        let mut stmt = tx.prepare_cached(
-            "UPDATE sessions SET event_count = event_count + ?2, llm_count = llm_count + ?3, \
-             tool_count = tool_count + ?4, action_count = action_count + ?5, \
-             error_count = error_count + ?6, prompt_tokens = prompt_tokens + ?7, \
-             completion_tokens = completion_tokens + ?8, \
-             cache_read_tokens = cache_read_tokens + ?9, \
-             cache_creation_tokens = cache_creation_tokens + ?10, \
-             reasoning_tokens = reasoning_tokens + ?11, cost_pd = cost_pd + ?12, \
-             unpriced_count = unpriced_count + ?13, updated_us = ?14 WHERE pk = ?1",
-        )?;
-        stmt.execute(params![
-            session,
-            self.events,
-            self.llms,
-            self.tools,
-            self.actions,
-            self.errors,
-            self.prompt,
-            self.completion,
-            self.cache_read,
-            self.cache_creation,
-            self.reasoning,
-            self.cost_pd,
-            self.unpriced,
-            now_us()
-        ])?;
-        Ok(())
-    }
-}
-
-fn cost_source_label(source: &Option<CostSource>) -> (Option<&'static str>, Option<&str>) {
-    match source {
-        None => (None, None),
-        Some(CostSource::Client) => (Some("client"), None),
-        Some(CostSource::Computed { price_key }) => (Some("computed"), Some(price_key.as_str())),
-        Some(CostSource::Unpriced) => (Some("unpriced"), None),
-    }
-}
-
-fn insert_events(
-    tx: &Connection,
-    session: SessionPk,
-    events: &[EventRecord],
-) -> StoreResult<InsertOutcome> {
-    let mut outcome = InsertOutcome::default();
-    let mut delta = TotalsDelta::default();
-    {
-        let mut stmt = tx.prepare_cached(
-            "INSERT INTO events (session_pk, id, kind, name, init_us, end_us, agent_id, \
-             parent_id, model, prompt_tokens, completion_tokens, cache_read_tokens, \
-             cache_creation_tokens, reasoning_tokens, tokens_estimated, cost_pd, cost_source, \
-             price_key, is_error, body) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
-             ?17, ?18, ?19, ?20) ON CONFLICT (session_pk, id) DO NOTHING",
-        )?;
-        for event in events {
-            let (source, price_key) = cost_source_label(&event.cost_source);
-            let changed = stmt.execute(params![
-                session,
-                event.id,
-                event.kind,
-                event.name,
-                event.init_us,
-                event.end_us,
-                event.agent_id,
-                event.parent_id,
-                event.model,
-                event.usage.prompt,
-                event.usage.completion,
-                event.usage.cache_read,
-                event.usage.cache_creation,
-                event.usage.reasoning,
-                event.usage.estimated,
-                event.cost,
-                source,
-                price_key,
-                event.is_error,
-                event.body
-            ])?;
-            if changed == 1 {
-                outcome.inserted += 1;
-                delta.add_event(event, 1);
-            } else {
-                outcome.duplicates += 1;
-            }
-        }
-    }
-    if outcome.inserted > 0 {
-        delta.apply(tx, session)?;
-    }
-    Ok(outcome)
-}
-
-fn update_events(
-    tx: &Connection,
-    session: SessionPk,
-    patches: Vec<EventPatch>,
-) -> StoreResult<UpdateOutcome> {
-    let mut outcome = UpdateOutcome::default();
-    let mut delta = TotalsDelta::default();
-    for patch in patches {
-        let stored = rows::event_by_id(tx, session, &patch.id)?;
-        let Some(old) = stored else {
-            outcome.missing.push(patch.id);
-            continue;
-        };
-        let new = merge_event(&old, patch);
-        delta.add_tokens(&old, -1);
-        delta.add_tokens(&new, 1);
-        let (source, price_key) = cost_source_label(&new.cost_source);
-        tx.prepare_cached(
-            "UPDATE events SET end_us = ?3, model = ?4, prompt_tokens = ?5, \
-             completion_tokens = ?6, cache_read_tokens = ?7, cache_creation_tokens = ?8, \
-             reasoning_tokens = ?9, tokens_estimated = ?10, cost_pd = ?11, cost_source = ?12, \
-             price_key = ?13, body = ?14 WHERE session_pk = ?1 AND id = ?2",
-        )?
-        .execute(params![
-            session,
-            new.id,
-            new.end_us,
-            new.model,
-            new.usage.prompt,
-            new.usage.completion,
-            new.usage.cache_read,
-            new.usage.cache_creation,
-            new.usage.reasoning,
-            new.usage.estimated,
-            new.cost,
-            source,
-            price_key,
-            new.body
-        ])?;
-        outcome.updated += 1;
-    }
-    if outcome.updated > 0 {
-        delta.apply(tx, session)?;
-    }
-    Ok(outcome)
-}
-
-/// Applies `patch` over a stored event: fields the patch leaves `None` keep
-/// their stored value, and the patch's extra fields are merged into the body.
-fn merge_event(old: &EventRecord, patch: EventPatch) -> EventRecord {
-    let mut new = old.clone();
-    new.end_us = patch.end_us.or(old.end_us);
-    new.model = patch.model.or_else(|| old.model.clone());
-    let usage = patch.usage;
-    let usage_changed = usage.prompt.is_some()
-        || usage.completion.is_some()
-        || usage.cache_read.is_some()
-        || usage.cache_creation.is_some()
-        || usage.reasoning.is_some();
-    if usage_changed {
-        new.usage.prompt = usage.prompt.or(old.usage.prompt);
-        new.usage.completion = usage.completion.or(old.usage.completion);
-        new.usage.cache_read = usage.cache_read.or(old.usage.cache_read);
-        new.usage.cache_creation = usage.cache_creation.or(old.usage.cache_creation);
-        new.usage.reasoning = usage.reasoning.or(old.usage.reasoning);
-        new.usage.estimated = false;
-    }
-    if let Some(cost) = patch.cost {
-        new.cost = Some(cost);
-        new.cost_source = Some(CostSource::Client);
-    }
-    if !patch.fields.is_empty() {
-        let mut body: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(&old.body).unwrap_or_default();
-        for (key, value) in patch.fields {
-            body.insert(key, value);
-        }
-        new.body = serde_json::Value::Object(body).to_string();
-    }
-    new
 }
