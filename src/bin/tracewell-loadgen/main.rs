@@ -1,9 +1,9 @@
 //! `tracewell-loadgen`: a load generator for a Tracewell server on this machine.
 //!
 //! It creates its sessions first, then sends batches of events with fresh ids
-//! over keep-alive connections and reports durable events per second (events
-//! stored according to 2xx responses, which the server sends after the commit)
-//! and latency percentiles from an HDR histogram.
+//! over keep-alive connections. It reports durable events per second and
+//! latency percentiles from an HDR histogram. An event is durable when a 2xx
+//! response reports it stored, because the server responds after the commit.
 //!
 //! Exit status: 0 when at least one request got a 2xx response, 1 when none did,
 //! 2 when the flags are invalid or the setup failed.
