@@ -125,10 +125,16 @@ pub fn agent_json(agent: &AgentRow) -> Value {
     Value::Object(object)
 }
 
-/// The export document: the session, its agents, and its events grouped by
-/// kind (`llms`, `tools`, `actions`, `errors`, and `other` for the rest),
-/// each group ordered by init time.
-pub fn export_json(session: &SessionRow, agents: &[AgentRow], events: &[EventRow]) -> Value {
+/// The export document: the session, its agents, its events grouped by kind
+/// (`llms`, `tools`, `actions`, `errors`, and `other` for the rest), each
+/// group ordered by init time, and `log`, the terminal output the SDK
+/// uploaded (null when none was).
+pub fn export_json(
+    session: &SessionRow,
+    agents: &[AgentRow],
+    events: &[EventRow],
+    log: Option<&str>,
+) -> Value {
     let mut groups: [Vec<Value>; 5] = Default::default();
     for event in events {
         let group = match event.kind.as_str() {
@@ -150,6 +156,7 @@ pub fn export_json(session: &SessionRow, agents: &[AgentRow], events: &[EventRow
         "actions": actions,
         "errors": errors,
         "other": other,
+        "log": log,
     })
 }
 
