@@ -1,5 +1,7 @@
 //! How stored rows are shown to readers: the JSON of the export and stats
-//! endpoints, which the CLI prints too.
+//! endpoints, which the CLI prints too, and of the public trace API.
+
+pub mod trace;
 
 use serde_json::{Map, Value, json};
 
