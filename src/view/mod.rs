@@ -176,7 +176,7 @@ pub fn stats_json(session: &SessionRow) -> Value {
         "cache_read_tokens": totals.cache_read_tokens,
         "cache_creation_tokens": totals.cache_creation_tokens,
         "reasoning_tokens": totals.reasoning_tokens,
-        "total_tokens": totals.prompt_tokens + totals.completion_tokens,
+        "total_tokens": totals.prompt_tokens.saturating_add(totals.completion_tokens),
         "cost": format_dollars(totals.cost_pd),
         "cost_by_kind": cost_parts_json(&totals.cost_parts),
         "unpriced_events": totals.unpriced,
