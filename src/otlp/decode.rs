@@ -329,8 +329,8 @@ const GRPC_INVALID_ARGUMENT: i32 = 3;
 
 /// Encodes the error body for a failed request: a protobuf `google.rpc.Status`
 /// when the request was protobuf, as OTLP/HTTP prescribes, and otherwise the
-/// JSON object `{"error": code, "message": message}`. Returns the content type
-/// and the body.
+/// server's JSON error `{"error": reason phrase, "message", "code"}`. Returns
+/// the content type and the body.
 pub fn encode_error(error: &OtlpError) -> (&'static str, Vec<u8>) {
     if error.encoding == Some(Encoding::Protobuf) {
         let status = RpcStatus {
@@ -340,6 +340,10 @@ pub fn encode_error(error: &OtlpError) -> (&'static str, Vec<u8>) {
         return (PROTOBUF_CONTENT_TYPE, status.encode_to_vec());
     }
 
-    let body = serde_json::json!({ "error": error.code, "message": error.message });
+    let body = serde_json::json!({
+        "error": error.status.canonical_reason().unwrap_or("Invalid request"),
+        "message": error.message,
+        "code": error.code,
+    });
     (JSON_CONTENT_TYPE, body.to_string().into_bytes())
 }

@@ -514,7 +514,8 @@ fn encode_error_follows_request_encoding() {
     let (content_type, bytes) = encode_error(&media_error);
     assert_eq!(content_type, JSON);
     let value: Value = serde_json::from_slice(&bytes).unwrap();
-    assert_eq!(value["error"], "unsupported_media_type");
+    assert_eq!(value["error"], "Unsupported Media Type");
+    assert_eq!(value["code"], "unsupported_media_type");
     assert_eq!(value["message"], media_error.message());
 }
 
