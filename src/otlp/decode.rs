@@ -308,9 +308,16 @@ pub fn encode_response(
     let body = match (encoding, &response.partial_success) {
         (Encoding::Protobuf, _) => response.encode_to_vec(),
         (Encoding::Json, None) => b"{}".to_vec(),
-        (Encoding::Json, Some(_)) => {
-            serde_json::to_vec(&response).expect("a response of plain fields serializes")
-        }
+        // Written by hand because OTLP/JSON encodes 64-bit integers as
+        // decimal strings, and the generated serde code writes a number.
+        (Encoding::Json, Some(partial)) => serde_json::json!({
+            "partialSuccess": {
+                "rejectedSpans": partial.rejected_spans.to_string(),
+                "errorMessage": partial.error_message,
+            }
+        })
+        .to_string()
+        .into_bytes(),
     };
     (encoding.content_type(), body)
 }

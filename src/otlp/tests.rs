@@ -489,7 +489,7 @@ fn encode_response_json_partial_success() {
     let (content_type, bytes) = encode_response(Encoding::Json, 1, "span 0: bad");
     assert_eq!(content_type, JSON);
     let value: Value = serde_json::from_slice(&bytes).unwrap();
-    let expected = json!({"partialSuccess": {"rejectedSpans": 1, "errorMessage": "span 0: bad"}});
+    let expected = json!({"partialSuccess": {"rejectedSpans": "1", "errorMessage": "span 0: bad"}});
     assert_eq!(value, expected);
 }
 
