@@ -632,6 +632,7 @@ fn map_explicit_tool_client_cost() {
     let trace = only_trace(&batch);
     let tool = event_named(trace, "calculator");
     assert_eq!(tool.kind, kind::TOOL);
+    assert_eq!(body(tool)["name"], "calculator");
     assert_eq!(tool.model, None);
     assert_eq!(tool.cost, None);
     assert_eq!(
