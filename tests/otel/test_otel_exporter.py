@@ -2,8 +2,8 @@
 
 Protobuf requests come from the real OTLP/HTTP exporter, with gzip on and off
 through its `compression` option. The Python exporter has no JSON encoding, so
-OTLP/JSON requests are built by hand: the exporter's own protobuf encoder
-turns the SDK's spans into an ExportTraceServiceRequest, which is rewritten as
+OTLP/JSON requests are built by hand. The exporter's own protobuf encoder turns
+the SDK's spans into an ExportTraceServiceRequest, which is rewritten as
 OTLP/JSON (hex ids) and posted with `requests`, gzip on and off.
 """
 

@@ -46,8 +46,8 @@ def run_cli(*args, data_dir):
     return result.stdout
 
 
-def expect_json(response, what):
-    assert response.status_code == 200, f"{what}: {response.status_code} {response.text}"
+def expect_json(response, request_description):
+    assert response.status_code == 200, f"{request_description}: {response.status_code} {response.text}"
     return response.json()
 
 

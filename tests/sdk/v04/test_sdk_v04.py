@@ -214,9 +214,9 @@ def test_main_trace_export_and_log(tracewell, fake_openai, tmp_path):
     assert stats["completion_tokens"] == 8
     assert stats["duration_ms"] > 0
 
-    shown = json.loads(tracewell.cli("sessions", "show", main))
-    assert shown["session"]["id"] == session_id
-    assert shown["log"] == log
+    show_output = json.loads(tracewell.cli("sessions", "show", main))
+    assert show_output["session"]["id"] == session_id
+    assert show_output["log"] == log
     assert tracewell.cli("sessions", "show", main, "--log") == log
     listing = tracewell.cli("sessions", "list")
     main_lines = [line for line in listing.splitlines() if line.startswith(session_id)]

@@ -34,7 +34,7 @@ def wait_for_project_token():
     SDK 0.4.21 fetches the token asynchronously and sends spans without
     Authorization until it arrives; the server rejects those with 401, and
     OpenTelemetry drops them. A real program loses its first batch the same
-    way when the server is slow to answer.
+    way when the server is slow to respond.
     """
     deadline = time.monotonic() + TOKEN_WAIT_S
     while agentops.get_client().get_current_jwt() is None:

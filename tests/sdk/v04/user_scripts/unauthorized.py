@@ -1,6 +1,6 @@
 """An SDK 0.4.21 run whose API key no project has.
 
-/v3/auth/token answers 403, so the SDK goes on without a token: it still
+/v3/auth/token returns 403, so the SDK goes on without a token: it still
 sends its spans and its log upload, without Authorization, and the server
 rejects each with 401. Prints MAIN_TRACE=<32 hex digits> and JWT=<token or None>.
 """
@@ -13,7 +13,7 @@ import agentops
 from agentops import tool
 
 # The token request runs in a background thread whose outcome the SDK does
-# not report; this is long enough for it to fail against a local server.
+# not report. Two seconds is long enough for it to fail against a local server.
 AUTH_SETTLE_S = 2
 
 
