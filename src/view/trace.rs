@@ -294,12 +294,7 @@ impl SpanTotals {
         add(&mut self.reasoning_tokens, event.reasoning_tokens);
         add(&mut self.cost_pd, event.cost_pd);
         if let Some(parts) = &event.cost_parts {
-            let sums = &mut self.cost_parts;
-            add(&mut sums.uncached_input, Some(parts.uncached_input));
-            add(&mut sums.cache_read, Some(parts.cache_read));
-            add(&mut sums.cache_creation, Some(parts.cache_creation));
-            add(&mut sums.output, Some(parts.output));
-            add(&mut sums.reasoning, Some(parts.reasoning));
+            self.cost_parts.add_scaled(parts, 1);
         }
 
         let (start, end) = span.start_end_nanos();

@@ -56,12 +56,7 @@ impl TotalsDelta {
         add(&mut self.reasoning, usage.reasoning);
         add(&mut self.cost_pd, event.cost);
         if let Some(parts) = &event.cost_parts {
-            let sums = &mut self.cost_parts;
-            add(&mut sums.uncached_input, Some(parts.uncached_input));
-            add(&mut sums.cache_read, Some(parts.cache_read));
-            add(&mut sums.cache_creation, Some(parts.cache_creation));
-            add(&mut sums.output, Some(parts.output));
-            add(&mut sums.reasoning, Some(parts.reasoning));
+            self.cost_parts.add_scaled(parts, sign);
         }
         if matches!(event.cost_source, Some(CostSource::Unpriced)) {
             self.unpriced += sign;
