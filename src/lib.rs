@@ -10,6 +10,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod cost;
+pub mod dashboard;
 pub mod http;
 pub mod ingest;
 pub mod model;

@@ -146,6 +146,9 @@ pub struct SessionPatch {
     pub end_state: Option<String>,
     pub end_state_reason: Option<String>,
     pub tags: Option<Vec<String>>,
+    /// Other fields the client sent, merged into the stored session object
+    /// (such as the SDK's final `event_counts`).
+    pub fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Fields of `update_events`; `None` leaves the stored value unchanged.

@@ -11,6 +11,7 @@ use super::keys::create_key;
 use crate::auth::token::TokenSigner;
 use crate::config::{Overrides, Settings};
 use crate::cost::Pricer;
+use crate::dashboard::auth::{ADMIN_USERNAME, ensure_admin};
 use crate::http::{AppState, router};
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
@@ -62,6 +63,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         "price table loaded"
     );
 
+    let configured_password = std::env::var("TRACEWELL_ADMIN_PASSWORD")
+        .ok()
+        .filter(|password| !password.is_empty());
+    let admin_password = ensure_admin(store.as_ref(), configured_password.as_deref()).await?;
     let tokens = match &settings.jwt_secret {
         Some(secret) => TokenSigner::new(secret.expose().as_bytes())?,
         None => TokenSigner::load_or_create(&settings.data_dir)?,
@@ -80,6 +85,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     println!("tracewell listening on {base_url}");
     if let Some(key) = first_key {
         print_first_start(&public_url, &key);
+    }
+    if let Some(password) = admin_password {
+        print_admin_password(&public_url, &password);
     }
     tracing::info!(%address, data_dir = %settings.data_dir.display(), "server started");
 
@@ -124,6 +132,13 @@ fn print_first_start(public_url: &str, key: &str) {
     println!("  export AGENTOPS_API_KEY={key}");
     println!("  export AGENTOPS_API_ENDPOINT={public_url}");
     println!("  export AGENTOPS_EXPORTER_ENDPOINT={public_url}/v1/traces");
+    println!();
+}
+
+fn print_admin_password(public_url: &str, password: &str) {
+    println!("Created the dashboard user \"{ADMIN_USERNAME}\" with this one-time password:");
+    println!("  {password}");
+    println!("Sign in at {public_url}/signin; the dashboard then asks for a new password.");
     println!();
 }
 

@@ -3,6 +3,7 @@
 pub mod error;
 pub mod extract;
 mod health;
+mod limit;
 mod otlp;
 mod prices;
 mod public;
@@ -48,10 +49,15 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .merge(public::routes())
         .merge(prices::routes())
         .merge(otlp::routes())
+        .merge(crate::dashboard::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            max_body_bytes,
+            limit::reject_oversized,
+        ))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("handler panicked");
             ApiError::internal().into_response()

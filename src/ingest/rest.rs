@@ -77,8 +77,17 @@ pub fn session_patch(object: &Map<String, Value>) -> Result<SessionPatch, FieldE
         end_state: value::opt_string(object.get("end_state")),
         end_state_reason: value::opt_string(object.get("end_state_reason")),
         tags: value::tags(object.get("tags")),
+        fields: object
+            .iter()
+            .filter(|(key, value)| !value.is_null() && !SESSION_KEYS.contains(&key.as_str()))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect(),
     })
 }
+
+/// Session fields that identify the session or carry a secret, never merged
+/// into the stored session object by an update.
+const SESSION_KEYS: [&str; 3] = ["id", "session_id", "jwt"];
 
 /// Maps the API document's `type` and the SDK's `event_type` to one kind.
 /// Known types are matched without regard to case or plural (`LLM`, `llms`);

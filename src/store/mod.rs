@@ -3,6 +3,7 @@
 //! Every write method returns only after its records are committed, so an
 //! acknowledged request survives a crash of the process.
 
+pub mod dashboard;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -11,6 +12,10 @@ use serde::Serialize;
 use crate::model::{
     AgentRecord, CostParts, EventPatch, EventRecord, Micros, ProjectId, SessionPatch, SessionPk,
     SessionRecord, TraceRecord,
+};
+use dashboard::{
+    AgentSummary, Metrics, MetricsQuery, NewUser, NewWebSession, SessionFilter, SessionPage,
+    SessionPageRequest, TimelineEvent, User, UserCredentials, UserId, WebSession,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -289,4 +294,48 @@ pub trait Store: Send + Sync + 'static {
         project: Option<ProjectId>,
         query: SessionQuery,
     ) -> StoreResult<Vec<SessionRow>>;
+
+    // Dashboard: users, web sessions, listing and metrics.
+    async fn count_users(&self) -> StoreResult<i64>;
+    /// Creates a user; `Conflict` when the username is taken.
+    async fn create_user(&self, user: NewUser) -> StoreResult<User>;
+    async fn user_credentials(&self, username: &str) -> StoreResult<Option<UserCredentials>>;
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+    /// Replaces a user's password hash, clears `must_change_password`, and
+    /// ends their other browser
+    /// sessions; the one whose hash is `keep_session` stays signed in.
+    async fn set_password(
+        &self,
+        user: UserId,
+        password_hash: &str,
+        keep_session: Option<&str>,
+    ) -> StoreResult<()>;
+    /// Stores a browser session and deletes the expired ones.
+    async fn create_web_session(&self, session: NewWebSession) -> StoreResult<()>;
+    /// Finds the browser session with this id hash unless it expired
+    /// before `now_us`.
+    async fn web_session(&self, id_hash: &str, now_us: Micros) -> StoreResult<Option<WebSession>>;
+    async fn delete_web_session(&self, id_hash: &str) -> StoreResult<()>;
+    /// Lists all projects, ordered by id.
+    async fn list_projects(&self) -> StoreResult<Vec<Project>>;
+    /// Finds the sessions with this canonical id in any project, ordered by
+    /// project id.
+    async fn sessions_by_id(&self, session_id: &str) -> StoreResult<Vec<SessionRow>>;
+    /// Lists one page of a project's sessions, filtered and sorted (keyset
+    /// paging).
+    async fn session_page(&self, request: SessionPageRequest) -> StoreResult<SessionPage>;
+    /// Lists a session's events without their bodies, ordered by init time
+    /// then id.
+    async fn session_timeline(&self, session: SessionPk) -> StoreResult<Vec<TimelineEvent>>;
+    async fn session_event(
+        &self,
+        session: SessionPk,
+        event_id: &str,
+    ) -> StoreResult<Option<EventRow>>;
+    /// Agent names of the sessions that start in the filter's project and
+    /// time range, most recently seen first; other filter fields are ignored.
+    async fn list_agents(&self, filter: SessionFilter) -> StoreResult<Vec<AgentSummary>>;
+    /// Session, token and cost figures of a project by time bucket and by
+    /// model. The filter's `text` is ignored.
+    async fn metrics(&self, query: MetricsQuery) -> StoreResult<Metrics>;
 }

@@ -2,6 +2,7 @@
 //! binary on a fresh data folder and talks to it over 127.0.0.1.
 
 mod auth;
+mod costs;
 mod errors;
 mod events;
 mod helpers;

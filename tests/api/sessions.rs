@@ -180,6 +180,28 @@ fn update_session_flat_body() {
 }
 
 #[test]
+fn update_session_unknown_fields_merged() {
+    let app = spawn_app();
+    let created = app.create_session_with(
+        &app.key_a,
+        json!({"session_id": S1, "tags": ["a"], "event_counts": {"llms": 0}, "foo": 1}),
+    );
+    assert_eq!(created.status, 200, "{}", created.text);
+    let jwt = created.body["jwt"].as_str().unwrap().to_owned();
+    let update = json!({"event_counts": {"llms": 2}, "foo": 2, "end_state": "Success",
+        "video": null, "jwt": "secret"});
+
+    let response = app.update_session(&jwt, update);
+    assert_eq!(response.status, 200, "{}", response.text);
+    let session = app.export(S1)["session"].clone();
+    assert_eq!(session["event_counts"], json!({"llms": 2}), "{session}");
+    assert_eq!(session["foo"], 2, "{session}");
+    assert_eq!(session["end_state"], "Success", "{session}");
+    assert_eq!(session["tags"], json!(["a"]), "{session}");
+    assert!(session.get("jwt").is_none(), "{session}");
+}
+
+#[test]
 fn update_session_unknown_fields_ignored() {
     let app = spawn_app();
     let jwt = app.create_session(S1);

@@ -1,7 +1,12 @@
 //! The embedded SQLite backend: one writer thread with group commit, and a
 //! pool of read-only connections for queries.
 
+mod dashboard;
+#[cfg(test)]
+mod dashboard_tests;
 mod events;
+mod listing;
+mod metrics;
 mod rows;
 mod sessions;
 mod traces;
@@ -21,6 +26,10 @@ use crate::model::{
     AgentRecord, EventPatch, EventRecord, Micros, ProjectId, SessionPatch, SessionPk,
     SessionRecord, TraceRecord,
 };
+use crate::store::dashboard::{
+    AgentSummary, Metrics, MetricsQuery, NewUser, NewWebSession, SessionFilter, SessionPage,
+    SessionPageRequest, TimelineEvent, User, UserCredentials, UserId, WebSession,
+};
 use crate::store::{
     AgentRow, ApiKeyInfo, EventPricer, EventRow, InsertOutcome, PriceOverride, Project,
     SessionQuery, SessionRow, Store, StoreError, StoreResult, UpdateOutcome,
@@ -38,6 +47,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0001_initial.sql")),
         M::up(include_str!("migrations/0002_traces.sql")),
         M::up(include_str!("migrations/0003_costs.sql")),
+        M::up(include_str!("migrations/0004_dashboard.sql")),
     ])
 }
 
@@ -444,6 +454,103 @@ impl Store for SqliteStore {
     ) -> StoreResult<Vec<SessionRow>> {
         self.read(move |conn| rows::list_sessions(conn, project, query.limit, query.before))
             .await
+    }
+
+    async fn count_users(&self) -> StoreResult<i64> {
+        self.read(|conn| Ok(conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?))
+            .await
+    }
+
+    async fn create_user(&self, user: NewUser) -> StoreResult<User> {
+        match self.write(WriteOp::CreateUser(user)).await? {
+            WriteReply::User(user) => Ok(user),
+            _ => Err(unexpected_reply()),
+        }
+    }
+
+    async fn user_credentials(&self, username: &str) -> StoreResult<Option<UserCredentials>> {
+        let username = username.to_owned();
+        self.read(move |conn| dashboard::user_credentials(conn, &username))
+            .await
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        self.read(dashboard::list_users).await
+    }
+
+    async fn set_password(
+        &self,
+        user: UserId,
+        password_hash: &str,
+        keep_session: Option<&str>,
+    ) -> StoreResult<()> {
+        let op = WriteOp::SetPassword {
+            user,
+            password_hash: password_hash.to_owned(),
+            keep_session: keep_session.map(str::to_owned),
+        };
+        match self.write(op).await? {
+            WriteReply::Count(0) => Err(StoreError::NotFound(format!("user {user}"))),
+            _ => Ok(()),
+        }
+    }
+
+    async fn create_web_session(&self, session: NewWebSession) -> StoreResult<()> {
+        self.write(WriteOp::CreateWebSession(session))
+            .await
+            .map(|_| ())
+    }
+
+    async fn web_session(&self, id_hash: &str, now_us: Micros) -> StoreResult<Option<WebSession>> {
+        let id_hash = id_hash.to_owned();
+        self.read(move |conn| dashboard::web_session(conn, &id_hash, now_us))
+            .await
+    }
+
+    async fn delete_web_session(&self, id_hash: &str) -> StoreResult<()> {
+        let id_hash = id_hash.to_owned();
+        self.write(WriteOp::DeleteWebSession { id_hash })
+            .await
+            .map(|_| ())
+    }
+
+    async fn list_projects(&self) -> StoreResult<Vec<Project>> {
+        self.read(dashboard::list_projects).await
+    }
+
+    async fn sessions_by_id(&self, session_id: &str) -> StoreResult<Vec<SessionRow>> {
+        let session_id = session_id.to_owned();
+        self.read(move |conn| listing::sessions_by_id(conn, &session_id))
+            .await
+    }
+
+    async fn session_page(&self, request: SessionPageRequest) -> StoreResult<SessionPage> {
+        self.read(move |conn| listing::session_page(conn, &request))
+            .await
+    }
+
+    async fn session_timeline(&self, session: SessionPk) -> StoreResult<Vec<TimelineEvent>> {
+        self.read(move |conn| listing::session_timeline(conn, session))
+            .await
+    }
+
+    async fn session_event(
+        &self,
+        session: SessionPk,
+        event_id: &str,
+    ) -> StoreResult<Option<EventRow>> {
+        let event_id = event_id.to_owned();
+        self.read(move |conn| rows::event_row_by_id(conn, session, &event_id))
+            .await
+    }
+
+    async fn list_agents(&self, filter: SessionFilter) -> StoreResult<Vec<AgentSummary>> {
+        self.read(move |conn| listing::list_agents(conn, &filter))
+            .await
+    }
+
+    async fn metrics(&self, query: MetricsQuery) -> StoreResult<Metrics> {
+        self.read(move |conn| metrics::metrics(conn, &query)).await
     }
 }
 

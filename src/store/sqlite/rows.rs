@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use crate::model::{CostParts, CostSource, EventRecord, ProjectId, SessionPk, TokenUsage};
 use crate::store::{AgentRow, EventRow, SessionRow, SessionTotals, StoreResult};
 
-const SESSION_COLUMNS: &str = "pk, project_id, id, name, init_us, end_us, end_state, \
+pub(super) const SESSION_COLUMNS: &str = "pk, project_id, id, name, init_us, end_us, end_state, \
      end_state_reason, tags, host_env, body, created_us, event_count, llm_count, tool_count, \
      action_count, error_count, prompt_tokens, completion_tokens, cache_read_tokens, \
      cache_creation_tokens, reasoning_tokens, cost_pd, unpriced_count, \
@@ -18,7 +18,7 @@ const EVENT_COLUMNS: &str = "id, kind, name, init_us, end_us, agent_id, parent_i
      request_model, price, uncached_input_cost_pd, cache_read_cost_pd, cache_creation_cost_pd, \
      output_cost_pd, reasoning_cost_pd";
 
-fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionRow> {
+pub(super) fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionRow> {
     let tags: String = row.get(8)?;
     let host_env: Option<String> = row.get(9)?;
     Ok(SessionRow {
@@ -171,12 +171,19 @@ pub(super) fn event_by_id(
     session: SessionPk,
     event_id: &str,
 ) -> StoreResult<Option<EventRecord>> {
+    Ok(event_row_by_id(conn, session, event_id)?.map(EventRow::into_record))
+}
+
+pub(super) fn event_row_by_id(
+    conn: &Connection,
+    session: SessionPk,
+    event_id: &str,
+) -> StoreResult<Option<EventRow>> {
     let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE session_pk = ?1 AND id = ?2");
     let mut stmt = conn.prepare_cached(&sql)?;
-    let row = stmt
+    Ok(stmt
         .query_row(params![session, event_id], event_from_row)
-        .optional()?;
-    Ok(row.map(EventRow::into_record))
+        .optional()?)
 }
 
 impl EventRow {

@@ -108,6 +108,31 @@ pub(super) fn update_session(
             now_us()
         ],
     )?;
+    if !patch.fields.is_empty() {
+        merge_session_body(tx, pk, patch.fields)?;
+    }
     rows::session_by_id(tx, project, session_id)?
         .ok_or_else(|| StoreError::NotFound(format!("session {session_id}")))
+}
+
+fn merge_session_body(
+    tx: &Connection,
+    pk: SessionPk,
+    fields: serde_json::Map<String, serde_json::Value>,
+) -> StoreResult<()> {
+    let body: Option<String> = tx.query_row(
+        "SELECT body FROM sessions WHERE pk = ?1",
+        params![pk],
+        |row| row.get(0),
+    )?;
+    let mut object: serde_json::Map<String, serde_json::Value> = body
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default();
+    object.extend(fields);
+    let text = serde_json::Value::Object(object).to_string();
+    tx.execute(
+        "UPDATE sessions SET body = ?2 WHERE pk = ?1",
+        params![pk, text],
+    )?;
+    Ok(())
 }

@@ -13,6 +13,7 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use rusqlite::{Connection, params};
 use tokio::sync::oneshot;
 
+use super::dashboard;
 use super::events::{insert_events, recompute_costs, update_events};
 use super::sessions::{create_session, ensure_project, require_session, update_session};
 use super::traces::{index_spans, merge_trace_session};
@@ -20,6 +21,7 @@ use crate::model::{
     AgentRecord, EventPatch, EventRecord, Micros, ProjectId, SessionPatch, SessionPk,
     SessionRecord, TraceRecord,
 };
+use crate::store::dashboard::{NewUser, NewWebSession, User, UserId};
 use crate::store::{
     EventPricer, InsertOutcome, Project, SessionRow, StoreError, StoreResult, UpdateOutcome,
 };
@@ -96,6 +98,17 @@ pub(super) enum WriteOp {
         /// Per-token prices as JSON; `None` removes the override.
         price: Option<String>,
     },
+    // Dashboard users and browser sessions.
+    CreateUser(NewUser),
+    SetPassword {
+        user: UserId,
+        password_hash: String,
+        keep_session: Option<String>,
+    },
+    CreateWebSession(NewWebSession),
+    DeleteWebSession {
+        id_hash: String,
+    },
 }
 
 impl WriteOp {
@@ -116,6 +129,7 @@ pub(super) enum WriteReply {
     Inserted(InsertOutcome),
     Updated(UpdateOutcome),
     Count(usize),
+    User(User),
 }
 
 struct Command {
@@ -407,6 +421,21 @@ fn apply(
                 params![project, now_us(), body],
             )?;
             Ok(WriteReply::Count(1))
+        }
+        WriteOp::CreateUser(user) => {
+            dashboard::create_user(tx, &user, now_us()).map(WriteReply::User)
+        }
+        WriteOp::SetPassword {
+            user,
+            password_hash,
+            keep_session,
+        } => dashboard::set_password(tx, user, &password_hash, keep_session.as_deref(), now_us())
+            .map(WriteReply::Count),
+        WriteOp::CreateWebSession(session) => {
+            dashboard::create_web_session(tx, &session, now_us()).map(WriteReply::Count)
+        }
+        WriteOp::DeleteWebSession { id_hash } => {
+            dashboard::delete_web_session(tx, &id_hash).map(WriteReply::Count)
         }
     }
 }
