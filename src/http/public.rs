@@ -128,15 +128,17 @@ async fn load_trace(state: &AppState, project: ProjectId, raw_id: &str) -> ApiRe
         return Err(trace_not_found(&trace_hex));
     };
     let events = state.store.session_events(session.pk).await?;
-    let trace = StoredTrace {
+    let has_span = events
+        .iter()
+        .any(|event| SpanView::of_trace(event, &trace_hex).is_some());
+    if !has_span {
+        return Err(trace_not_found(&trace_hex));
+    }
+    Ok(StoredTrace {
         trace_hex,
         session,
         events,
-    };
-    if trace.spans().is_empty() {
-        return Err(trace_not_found(&trace.trace_hex));
-    }
-    Ok(trace)
+    })
 }
 
 async fn trace(
