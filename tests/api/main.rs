@@ -8,6 +8,7 @@ mod events;
 mod helpers;
 mod isolation;
 mod limits;
+mod loadgen;
 mod reads;
 mod sessions;
 mod text;
