@@ -96,6 +96,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         store,
         tokens,
         pricer,
+        key_status: Default::default(),
         max_body_bytes: settings.max_body_bytes,
         public_url: public_url.into(),
     };
