@@ -6,6 +6,7 @@ mod dashboard;
 #[cfg(test)]
 mod dashboard_tests;
 mod events;
+mod functions;
 mod listing;
 mod metrics;
 mod rows;
@@ -82,6 +83,7 @@ fn configure(conn: &Connection, synchronous: Synchronous) -> rusqlite::Result<()
     // Checkpoints run on their own thread (see `checkpoint`), not inside
     // the writer's commits.
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    functions::register(conn)?;
     Ok(())
 }
 
@@ -112,7 +114,10 @@ impl SqliteStore {
         let checkpointer = checkpoint::Checkpointer::start(&path)?;
         let manager = SqliteConnectionManager::file(&path)
             .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .with_init(|conn| conn.pragma_update(None, "busy_timeout", BUSY_TIMEOUT_MS));
+            .with_init(|conn| {
+                conn.pragma_update(None, "busy_timeout", BUSY_TIMEOUT_MS)?;
+                functions::register(conn)
+            });
         let readers = Pool::builder().max_size(8).build(manager)?;
         Ok(SqliteStore {
             writer,
