@@ -159,8 +159,9 @@ pub fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
             StatusCode::UNAUTHORIZED,
             "invalid_token",
             "Missing token",
-            "The Authorization header holds no Bearer token; send the token from \
-             create_session as Authorization: Bearer <token>.",
+            "The Authorization header holds no Bearer token; send Authorization: Bearer \
+             <token>, with the jwt from create_session for /v2 endpoints, or the token from \
+             /v3/auth/token for /v1/traces, /v4 and /public endpoints.",
         ));
     }
     Ok(token)
