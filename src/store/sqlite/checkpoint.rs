@@ -15,6 +15,11 @@ use rusqlite::Connection;
 /// How often the WAL is copied back into the database file.
 const INTERVAL: Duration = Duration::from_millis(500);
 
+/// WAL size, in pages, past which a checkpoint also makes the writer start
+/// the WAL over. Passive checkpoints alone never reset a WAL that is written
+/// without pause, so under sustained load it would grow without bound.
+const RESTART_PAGES: i64 = 16_384;
+
 /// Stops its thread when dropped.
 pub(super) struct Checkpointer {
     stop: Sender<()>,
@@ -23,6 +28,9 @@ pub(super) struct Checkpointer {
 impl Checkpointer {
     pub(super) fn start(path: &Path) -> std::io::Result<Self> {
         let conn = Connection::open(path).map_err(std::io::Error::other)?;
+        // A restart checkpoint waits for the writer's current commit.
+        conn.pragma_update(None, "busy_timeout", 2_000)
+            .map_err(std::io::Error::other)?;
         let (stop, stopped) = crossbeam_channel::bounded::<()>(1);
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
@@ -42,13 +50,22 @@ impl Drop for Checkpointer {
 }
 
 fn checkpoint(conn: &Connection) {
-    let result = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-        Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
-    });
-    match result {
+    match run(conn, "PASSIVE") {
         Ok((wal_pages, copied)) => {
             tracing::trace!(wal_pages, copied, "wal checkpoint");
+            if wal_pages > RESTART_PAGES
+                && let Err(err) = run(conn, "RESTART")
+            {
+                tracing::warn!(error = %err, wal_pages, "wal restart checkpoint failed");
+            }
         }
         Err(err) => tracing::warn!(error = %err, "wal checkpoint failed"),
     }
+}
+
+/// Runs one checkpoint; returns the WAL's size and the pages copied.
+fn run(conn: &Connection, mode: &str) -> rusqlite::Result<(i64, i64)> {
+    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
+        Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
+    })
 }
