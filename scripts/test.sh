@@ -138,6 +138,24 @@ else
     fail_step "create Python venv browser"
 fi
 
+# OTLP suites: the AgentOps SDK 0.4.21 (tests/sdk/v04) and a plain
+# OpenTelemetry SDK client (tests/otel), one venv each.
+venv_v04="$venv_root/v04"
+venv_v04_ready=0
+if ensure_venv v04 tests/sdk/requirements-v04.txt; then
+    venv_v04_ready=1
+else
+    fail_step "create Python venv v04"
+fi
+
+venv_otel="$venv_root/otel"
+venv_otel_ready=0
+if ensure_venv otel tests/otel/requirements.txt; then
+    venv_otel_ready=1
+else
+    fail_step "create Python venv otel"
+fi
+
 # ---------------------------------------------------------------------------
 # Rust build and tests.
 # ---------------------------------------------------------------------------
@@ -199,6 +217,19 @@ if [ "$venv_browser_ready" -eq 1 ] && [ "$binary_ready" -eq 1 ]; then
     run_pytest browser "$venv_browser" tests/browser
 else
     fail_step "pytest tests/browser not run: venv or binary missing"
+fi
+
+# OTLP suites: SDK 0.4.21 end to end, and a plain OpenTelemetry client.
+if [ "$venv_v04_ready" -eq 1 ] && [ "$binary_ready" -eq 1 ]; then
+    run_pytest v04 "$venv_v04" tests/sdk/v04
+else
+    fail_step "pytest tests/sdk/v04 not run: venv or binary missing"
+fi
+
+if [ "$venv_otel_ready" -eq 1 ] && [ "$binary_ready" -eq 1 ]; then
+    run_pytest otel "$venv_otel" tests/otel
+else
+    fail_step "pytest tests/otel not run: venv or binary missing"
 fi
 
 # ---------------------------------------------------------------------------

@@ -74,6 +74,21 @@ pub struct CostParts {
     pub reasoning: Picodollars,
 }
 
+impl CostParts {
+    /// Adds `sign` times `other` to each part (1 adds, -1 removes), saturating
+    /// at the `i64` bounds so that absurd client-sent amounts cannot overflow.
+    pub fn add_scaled(&mut self, other: &CostParts, sign: i64) {
+        let add = |sum: &mut Picodollars, part: Picodollars| {
+            *sum = sum.saturating_add(sign.saturating_mul(part));
+        };
+        add(&mut self.uncached_input, other.uncached_input);
+        add(&mut self.cache_read, other.cache_read);
+        add(&mut self.cache_creation, other.cache_creation);
+        add(&mut self.output, other.output);
+        add(&mut self.reasoning, other.reasoning);
+    }
+}
+
 /// One event as the store keeps it: a REST event, or a span turned into one.
 #[derive(Debug, Clone, Default)]
 pub struct EventRecord {

@@ -21,7 +21,7 @@ pub enum SessionsCommand {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
-    /// Print one session with its agents and events as JSON.
+    /// Print one session with its agents, events and terminal log as JSON.
     Show {
         #[command(flatten)]
         data: DataArgs,
@@ -30,6 +30,9 @@ pub enum SessionsCommand {
         /// Project of the session
         #[arg(long, default_value = "default")]
         project: String,
+        /// Print only the terminal output the SDK uploaded, as plain text
+        #[arg(long)]
+        log: bool,
     },
 }
 
@@ -72,16 +75,29 @@ pub async fn run(command: SessionsCommand) -> anyhow::Result<()> {
                 );
             }
         }
-        SessionsCommand::Show { data, id, project } => {
+        SessionsCommand::Show {
+            data,
+            id,
+            project,
+            log,
+        } => {
             let store = open(&data)?;
             let project = store.ensure_project(&project).await?;
             let id = canonical_session_id(&id);
             let Some(session) = store.session(project.id, &id).await? else {
                 anyhow::bail!("session {id} not found in project {}", project.name);
             };
+            let terminal_log = store.session_log(session.pk).await?;
+            if log {
+                let Some(text) = terminal_log else {
+                    anyhow::bail!("session {id} has no terminal log");
+                };
+                print!("{text}");
+                return Ok(());
+            }
             let events = store.session_events(session.pk).await?;
             let agents = store.session_agents(session.pk).await?;
-            let export = view::export_json(&session, &agents, &events);
+            let export = view::export_json(&session, &agents, &events, terminal_log.as_deref());
             println!("{}", serde_json::to_string_pretty(&export)?);
         }
     }

@@ -316,7 +316,8 @@ pub async fn export(
     };
     let events = state.store.session_events(session.pk).await?;
     let agents = state.store.session_agents(session.pk).await?;
-    let document = view::export_json(&session, &agents, &events);
+    let log = state.store.session_log(session.pk).await?;
+    let document = view::export_json(&session, &agents, &events, log.as_deref());
     let body = serde_json::to_vec_pretty(&document).map_err(|_| PageError::internal())?;
     let filename: String = session
         .id

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
 use super::AppState;
+use super::error::ApiError;
 use super::extract::{ProjectToken, payload_too_large};
 use crate::cost::{Pricer, client_cost_to_picodollars};
 use crate::model::{CostSource, TraceRecord};
@@ -34,7 +35,15 @@ async fn export_traces(
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             return payload_too_large().into_response();
         }
-        Err(rejection) => return (rejection.status(), rejection.body_text()).into_response(),
+        Err(rejection) => {
+            return ApiError::new(
+                rejection.status(),
+                "invalid_body",
+                "Invalid body",
+                format!("The request body could not be read ({rejection}); resend it."),
+            )
+            .into_response();
+        }
     };
     let content_type = header_text(&headers, CONTENT_TYPE.as_str()).unwrap_or("");
     let content_encoding = header_text(&headers, CONTENT_ENCODING.as_str());
@@ -64,7 +73,7 @@ async fn export_traces(
     if !traces.is_empty()
         && let Err(err) = state.store.ingest_traces(claims.project_id, traces).await
     {
-        return super::error::ApiError::from(err).into_response();
+        return ApiError::from(err).into_response();
     }
     let (content_type, body) = otlp::encode_response(encoding, rejected, &message);
     (StatusCode::OK, [(CONTENT_TYPE, content_type)], body).into_response()

@@ -7,16 +7,22 @@ use super::error::{FieldError, preview};
 /// Longest id (session, event, agent) accepted, in bytes.
 pub const MAX_ID_BYTES: usize = 256;
 
-/// Reads a token count. One rule for every token field: a non-negative
-/// integer, or a string of digits, is the count; anything else (negative,
-/// fractional, beyond i64, text, a list) is stored as no count, and the
-/// event is kept.
+/// Largest token count accepted for one call. No model has a context of a
+/// trillion tokens, and the bound keeps sums over millions of events far
+/// from overflowing 64-bit integers.
+pub const MAX_TOKEN_COUNT: i64 = 1_000_000_000_000;
+
+/// Reads a token count. One rule for every token field: an integer from 0
+/// to [`MAX_TOKEN_COUNT`], or a string of such digits, is the count;
+/// anything else (negative, fractional, larger, text, a list) is stored as
+/// no count, and the event is kept.
 pub fn token_count(value: Option<&Value>) -> Option<i64> {
-    match value? {
-        Value::Number(number) => number.as_i64().filter(|count| *count >= 0),
-        Value::String(text) => text.trim().parse::<i64>().ok().filter(|count| *count >= 0),
+    let count = match value? {
+        Value::Number(number) => number.as_i64(),
+        Value::String(text) => text.trim().parse::<i64>().ok(),
         _ => None,
-    }
+    };
+    count.filter(|count| (0..=MAX_TOKEN_COUNT).contains(count))
 }
 
 /// Reads an optional string field; numbers and booleans become their text.
@@ -110,6 +116,11 @@ mod tests {
         assert_eq!(token_count(Some(&json!(null))), None);
         assert_eq!(token_count(Some(&json!("seven"))), None);
         assert_eq!(token_count(Some(&json!("-1"))), None);
+        assert_eq!(
+            token_count(Some(&json!(MAX_TOKEN_COUNT))),
+            Some(MAX_TOKEN_COUNT)
+        );
+        assert_eq!(token_count(Some(&json!(MAX_TOKEN_COUNT + 1))), None);
         let huge: Value = serde_json::from_str("99999999999999999999999").unwrap();
         assert_eq!(token_count(Some(&huge)), None);
     }

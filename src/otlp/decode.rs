@@ -308,9 +308,16 @@ pub fn encode_response(
     let body = match (encoding, &response.partial_success) {
         (Encoding::Protobuf, _) => response.encode_to_vec(),
         (Encoding::Json, None) => b"{}".to_vec(),
-        (Encoding::Json, Some(_)) => {
-            serde_json::to_vec(&response).expect("a response of plain fields serializes")
-        }
+        // Written by hand because OTLP/JSON encodes 64-bit integers as
+        // decimal strings, and the generated serde code writes a number.
+        (Encoding::Json, Some(partial)) => serde_json::json!({
+            "partialSuccess": {
+                "rejectedSpans": partial.rejected_spans.to_string(),
+                "errorMessage": partial.error_message,
+            }
+        })
+        .to_string()
+        .into_bytes(),
     };
     (encoding.content_type(), body)
 }
@@ -329,8 +336,8 @@ const GRPC_INVALID_ARGUMENT: i32 = 3;
 
 /// Encodes the error body for a failed request: a protobuf `google.rpc.Status`
 /// when the request was protobuf, as OTLP/HTTP prescribes, and otherwise the
-/// JSON object `{"error": code, "message": message}`. Returns the content type
-/// and the body.
+/// server's JSON error `{"error": reason phrase, "message", "code"}`. Returns
+/// the content type and the body.
 pub fn encode_error(error: &OtlpError) -> (&'static str, Vec<u8>) {
     if error.encoding == Some(Encoding::Protobuf) {
         let status = RpcStatus {
@@ -340,6 +347,10 @@ pub fn encode_error(error: &OtlpError) -> (&'static str, Vec<u8>) {
         return (PROTOBUF_CONTENT_TYPE, status.encode_to_vec());
     }
 
-    let body = serde_json::json!({ "error": error.code, "message": error.message });
+    let body = serde_json::json!({
+        "error": error.status.canonical_reason().unwrap_or("Invalid request"),
+        "message": error.message,
+        "code": error.code,
+    });
     (JSON_CONTENT_TYPE, body.to_string().into_bytes())
 }

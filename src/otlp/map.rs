@@ -353,9 +353,16 @@ fn map_span(span: &Span, ids: &SpanIds, context: &SpanContext<'_>) -> MappedSpan
         body.insert("completion".to_owned(), json!(completion));
     }
 
+    // The export lists events in the REST API's shape, where a tool or an
+    // agent step is known by `name`.
+    let name = event_name(span, &event_kind, agentops_kind.as_deref(), &attributes);
+    if let Some(name) = &name {
+        body.insert("name".to_owned(), json!(name));
+    }
+
     let event = EventRecord {
         id: hex::encode(ids.span_id),
-        name: event_name(span, &event_kind, agentops_kind.as_deref(), &attributes),
+        name,
         init_us: nanos_to_micros(span.start_time_unix_nano),
         end_us: (span.end_time_unix_nano != 0).then(|| nanos_to_micros(span.end_time_unix_nano)),
         agent_id: ["agent.id", "gen_ai.agent.id"]

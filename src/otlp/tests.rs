@@ -489,7 +489,7 @@ fn encode_response_json_partial_success() {
     let (content_type, bytes) = encode_response(Encoding::Json, 1, "span 0: bad");
     assert_eq!(content_type, JSON);
     let value: Value = serde_json::from_slice(&bytes).unwrap();
-    let expected = json!({"partialSuccess": {"rejectedSpans": 1, "errorMessage": "span 0: bad"}});
+    let expected = json!({"partialSuccess": {"rejectedSpans": "1", "errorMessage": "span 0: bad"}});
     assert_eq!(value, expected);
 }
 
@@ -514,7 +514,8 @@ fn encode_error_follows_request_encoding() {
     let (content_type, bytes) = encode_error(&media_error);
     assert_eq!(content_type, JSON);
     let value: Value = serde_json::from_slice(&bytes).unwrap();
-    assert_eq!(value["error"], "unsupported_media_type");
+    assert_eq!(value["error"], "Unsupported Media Type");
+    assert_eq!(value["code"], "unsupported_media_type");
     assert_eq!(value["message"], media_error.message());
 }
 
@@ -631,6 +632,7 @@ fn map_explicit_tool_client_cost() {
     let trace = only_trace(&batch);
     let tool = event_named(trace, "calculator");
     assert_eq!(tool.kind, kind::TOOL);
+    assert_eq!(body(tool)["name"], "calculator");
     assert_eq!(tool.model, None);
     assert_eq!(tool.cost, None);
     assert_eq!(

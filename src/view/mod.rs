@@ -1,5 +1,7 @@
 //! How stored rows are shown to readers: the JSON of the export and stats
-//! endpoints, which the CLI prints too.
+//! endpoints, which the CLI prints too, and of the public trace API.
+
+pub mod trace;
 
 use serde_json::{Map, Value, json};
 
@@ -125,10 +127,16 @@ pub fn agent_json(agent: &AgentRow) -> Value {
     Value::Object(object)
 }
 
-/// The export document: the session, its agents, and its events grouped by
-/// kind (`llms`, `tools`, `actions`, `errors`, and `other` for the rest),
-/// each group ordered by init time.
-pub fn export_json(session: &SessionRow, agents: &[AgentRow], events: &[EventRow]) -> Value {
+/// The export document: the session, its agents, its events grouped by kind
+/// (`llms`, `tools`, `actions`, `errors`, and `other` for the rest), each
+/// group ordered by init time, and `log`, the terminal output the SDK
+/// uploaded (null when none was).
+pub fn export_json(
+    session: &SessionRow,
+    agents: &[AgentRow],
+    events: &[EventRow],
+    log: Option<&str>,
+) -> Value {
     let mut groups: [Vec<Value>; 5] = Default::default();
     for event in events {
         let group = match event.kind.as_str() {
@@ -150,6 +158,7 @@ pub fn export_json(session: &SessionRow, agents: &[AgentRow], events: &[EventRow
         "actions": actions,
         "errors": errors,
         "other": other,
+        "log": log,
     })
 }
 
@@ -167,7 +176,7 @@ pub fn stats_json(session: &SessionRow) -> Value {
         "cache_read_tokens": totals.cache_read_tokens,
         "cache_creation_tokens": totals.cache_creation_tokens,
         "reasoning_tokens": totals.reasoning_tokens,
-        "total_tokens": totals.prompt_tokens + totals.completion_tokens,
+        "total_tokens": totals.prompt_tokens.saturating_add(totals.completion_tokens),
         "cost": format_dollars(totals.cost_pd),
         "cost_by_kind": cost_parts_json(&totals.cost_parts),
         "unpriced_events": totals.unpriced,

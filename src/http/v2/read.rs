@@ -1,4 +1,5 @@
-//! Reads with the API key: a session's stats and its full export.
+//! Reads with the API key: a session's stats and its full export, terminal
+//! log included.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -42,5 +43,11 @@ pub async fn export(
     let session = find_session(&state, project.id, &id).await?;
     let events = state.store.session_events(session.pk).await?;
     let agents = state.store.session_agents(session.pk).await?;
-    Ok(Json(view::export_json(&session, &agents, &events)))
+    let log = state.store.session_log(session.pk).await?;
+    Ok(Json(view::export_json(
+        &session,
+        &agents,
+        &events,
+        log.as_deref(),
+    )))
 }

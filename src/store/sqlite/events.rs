@@ -41,41 +41,53 @@ impl TotalsDelta {
         self.add_tokens(event, sign);
     }
 
+    /// Adds (sign 1) or removes (sign -1) an event's tokens and cost. The
+    /// sums saturate at the `i64` bounds, because a client may send counts
+    /// near `i64::MAX` and an overflow must not stop the writer thread.
     fn add_tokens(&mut self, event: &EventRecord, sign: i64) {
         let usage = &event.usage;
-        self.prompt += sign * usage.prompt.unwrap_or(0);
-        self.completion += sign * usage.completion.unwrap_or(0);
-        self.cache_read += sign * usage.cache_read.unwrap_or(0);
-        self.cache_creation += sign * usage.cache_creation.unwrap_or(0);
-        self.reasoning += sign * usage.reasoning.unwrap_or(0);
-        self.cost_pd += sign * event.cost.unwrap_or(0);
+        let add = |sum: &mut i64, value: Option<i64>| {
+            *sum = sum.saturating_add(sign.saturating_mul(value.unwrap_or(0)));
+        };
+        add(&mut self.prompt, usage.prompt);
+        add(&mut self.completion, usage.completion);
+        add(&mut self.cache_read, usage.cache_read);
+        add(&mut self.cache_creation, usage.cache_creation);
+        add(&mut self.reasoning, usage.reasoning);
+        add(&mut self.cost_pd, event.cost);
         if let Some(parts) = &event.cost_parts {
-            self.cost_parts.uncached_input += sign * parts.uncached_input;
-            self.cost_parts.cache_read += sign * parts.cache_read;
-            self.cost_parts.cache_creation += sign * parts.cache_creation;
-            self.cost_parts.output += sign * parts.output;
-            self.cost_parts.reasoning += sign * parts.reasoning;
+            self.cost_parts.add_scaled(parts, sign);
         }
         if matches!(event.cost_source, Some(CostSource::Unpriced)) {
             self.unpriced += sign;
         }
     }
 
+    /// Adds the delta to the session's row. Token and cost sums stay within
+    /// `0..=i64::MAX`: SQLite turns an overflowing integer sum into a REAL,
+    /// which the row reader cannot read back as `i64`, so `min` brings it
+    /// back to the largest integer.
     fn apply(&self, tx: &Connection, session: SessionPk) -> StoreResult<()> {
         let mut stmt = tx.prepare_cached(
             "UPDATE sessions SET event_count = event_count + ?2, llm_count = llm_count + ?3, \
              tool_count = tool_count + ?4, action_count = action_count + ?5, \
-             error_count = error_count + ?6, prompt_tokens = prompt_tokens + ?7, \
-             completion_tokens = completion_tokens + ?8, \
-             cache_read_tokens = cache_read_tokens + ?9, \
-             cache_creation_tokens = cache_creation_tokens + ?10, \
-             reasoning_tokens = reasoning_tokens + ?11, cost_pd = cost_pd + ?12, \
+             error_count = error_count + ?6, \
+             prompt_tokens = max(min(prompt_tokens + ?7, 9223372036854775807), 0), \
+             completion_tokens = max(min(completion_tokens + ?8, 9223372036854775807), 0), \
+             cache_read_tokens = max(min(cache_read_tokens + ?9, 9223372036854775807), 0), \
+             cache_creation_tokens = \
+                 max(min(cache_creation_tokens + ?10, 9223372036854775807), 0), \
+             reasoning_tokens = max(min(reasoning_tokens + ?11, 9223372036854775807), 0), \
+             cost_pd = max(min(cost_pd + ?12, 9223372036854775807), 0), \
              unpriced_count = unpriced_count + ?13, updated_us = ?14, \
-             uncached_input_cost_pd = uncached_input_cost_pd + ?15, \
-             cache_read_cost_pd = cache_read_cost_pd + ?16, \
-             cache_creation_cost_pd = cache_creation_cost_pd + ?17, \
-             output_cost_pd = output_cost_pd + ?18, \
-             reasoning_cost_pd = reasoning_cost_pd + ?19 WHERE pk = ?1",
+             uncached_input_cost_pd = \
+                 max(min(uncached_input_cost_pd + ?15, 9223372036854775807), 0), \
+             cache_read_cost_pd = max(min(cache_read_cost_pd + ?16, 9223372036854775807), 0), \
+             cache_creation_cost_pd = \
+                 max(min(cache_creation_cost_pd + ?17, 9223372036854775807), 0), \
+             output_cost_pd = max(min(output_cost_pd + ?18, 9223372036854775807), 0), \
+             reasoning_cost_pd = max(min(reasoning_cost_pd + ?19, 9223372036854775807), 0) \
+             WHERE pk = ?1",
         )?;
         stmt.execute(params![
             session,

@@ -71,6 +71,9 @@ fn session_figures(
     buckets: &mut BTreeMap<Micros, MetricsBucket>,
 ) -> StoreResult<()> {
     let sql = format!(
+        // NOTE: SQLite's sum() fails on 64-bit overflow, which a bucket reaches only
+        // past about $9.2 million (cost is in picodollars); token counts are capped
+        // at ingest so their sums cannot get there.
         "SELECT {bucket} AS b, count(*), sum(error_count > 0), sum(event_count), \
          sum(error_count), sum(prompt_tokens), sum(completion_tokens), sum(cost_pd) \
          FROM sessions WHERE {conditions} GROUP BY b"

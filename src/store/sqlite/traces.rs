@@ -8,9 +8,10 @@ use super::writer::now_us;
 use crate::model::{EventRecord, ProjectId, SessionPk, TraceRecord};
 use crate::store::{StoreError, StoreResult};
 
-/// Creates or updates the session of a trace. Fields from the root span win;
-/// other spans only fill a missing name and widen the provisional times
-/// until the root arrives.
+/// Creates or updates the session of a trace. Fields from the root span win
+/// (name, times, end state and its reason, tags, host environment); other
+/// spans only fill a missing name and widen the provisional times until the
+/// root arrives, and a nested session span's fields hold until then.
 pub(super) fn merge_trace_session(
     tx: &Connection,
     pks: &mut HashMap<(ProjectId, String), SessionPk>,
@@ -24,13 +25,14 @@ pub(super) fn merge_trace_session(
         }
         None => None,
     };
+    let host_env = session.host_env.as_ref().map(|value| value.to_string());
     let now = now_us();
     let pk: SessionPk = tx
         .prepare_cached(
             "INSERT INTO sessions (project_id, id, name, init_us, end_us, end_state, tags, \
-             body, created_us, updated_us, root_seen) \
+             body, created_us, updated_us, root_seen, end_state_reason, host_env) \
              VALUES (?1, ?2, ?3, ?4, ?5, coalesce(?6, 'Indeterminate'), coalesce(?7, '[]'), \
-             ?8, ?9, ?9, ?10) \
+             ?8, ?9, ?9, ?10, ?11, ?12) \
              ON CONFLICT (project_id, id) DO UPDATE SET \
              name = CASE WHEN ?10 = 1 OR sessions.name IS NULL \
                  THEN coalesce(excluded.name, sessions.name) ELSE sessions.name END, \
@@ -46,6 +48,10 @@ pub(super) fn merge_trace_session(
                  THEN ?6 ELSE sessions.end_state END, \
              tags = CASE WHEN ?7 IS NOT NULL AND (?10 = 1 OR sessions.root_seen = 0) \
                  THEN ?7 ELSE sessions.tags END, \
+             end_state_reason = CASE WHEN ?11 IS NOT NULL AND (?10 = 1 OR sessions.root_seen = 0) \
+                 THEN ?11 ELSE sessions.end_state_reason END, \
+             host_env = CASE WHEN ?12 IS NOT NULL AND (?10 = 1 OR sessions.root_seen = 0) \
+                 THEN ?12 ELSE sessions.host_env END, \
              body = coalesce(excluded.body, sessions.body), \
              root_seen = max(sessions.root_seen, ?10), updated_us = ?9 \
              RETURNING pk",
@@ -61,7 +67,9 @@ pub(super) fn merge_trace_session(
                 tags,
                 session.body,
                 now,
-                trace.from_root
+                trace.from_root,
+                session.end_state_reason,
+                host_env
             ],
             |row| row.get(0),
         )?;
