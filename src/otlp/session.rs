@@ -4,6 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use super::attributes::nest_attributes;
+use super::map::json_text;
 use crate::model::{Micros, SessionRecord};
 
 /// Source of a batch's session fields, weakest first.
@@ -97,7 +98,7 @@ fn session_from_span(session_id: &str, trace_id: &str, span: &SpanFacts<'_>) -> 
         end_state_reason: text("agentops.legacy.end_state_reason"),
         tags: attributes.get("agentops.tags").and_then(parse_tags),
         host_env: host_env(attributes),
-        body: Some(body.to_string()),
+        body: Some(json_text(&body)),
     }
 }
 
