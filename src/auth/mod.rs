@@ -2,4 +2,5 @@
 //! belongs to.
 
 pub mod api_key;
+pub mod revocation;
 pub mod token;

@@ -24,6 +24,10 @@ const PROJECT_AUDIENCE: &str = "authenticated";
 pub struct SessionClaims {
     pub session_id: String,
     pub project_id: ProjectId,
+    /// Row id of the API key the token was issued for; the token stops
+    /// working when that key is revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kid: Option<i64>,
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
@@ -33,6 +37,9 @@ pub struct SessionClaims {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProjectClaims {
     pub project_id: ProjectId,
+    /// Row id of the API key the token was issued for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kid: Option<i64>,
     pub aud: String,
     pub iat: i64,
     pub exp: i64,
@@ -91,11 +98,17 @@ impl TokenSigner {
         }
     }
 
-    pub fn issue_session(&self, project_id: ProjectId, session_id: &str) -> String {
+    pub fn issue_session(
+        &self,
+        project_id: ProjectId,
+        key_id: Option<i64>,
+        session_id: &str,
+    ) -> String {
         let now = chrono::Utc::now().timestamp();
         let claims = SessionClaims {
             session_id: session_id.to_owned(),
             project_id,
+            kid: key_id,
             iat: now,
             exp: now + SESSION_TOKEN_TTL_SECS,
             jti: uuid::Uuid::new_v4().to_string(),
@@ -104,10 +117,15 @@ impl TokenSigner {
         self.sign(&claims)
     }
 
-    pub fn issue_project(&self, project_id: ProjectId) -> (String, ProjectClaims) {
+    pub fn issue_project(
+        &self,
+        project_id: ProjectId,
+        key_id: Option<i64>,
+    ) -> (String, ProjectClaims) {
         let now = chrono::Utc::now().timestamp();
         let claims = ProjectClaims {
             project_id,
+            kid: key_id,
             aud: PROJECT_AUDIENCE.to_owned(),
             iat: now,
             exp: now + PROJECT_TOKEN_TTL_SECS,
@@ -181,7 +199,7 @@ mod tests {
     #[test]
     fn session_token_round_trips() {
         let signer = TokenSigner::new(b"test-secret").unwrap();
-        let token = signer.issue_session(7, "s-1");
+        let token = signer.issue_session(7, None, "s-1");
         let claims = signer.verify_session(&token).unwrap();
         assert_eq!(claims.session_id, "s-1");
         assert_eq!(claims.project_id, 7);
@@ -189,7 +207,9 @@ mod tests {
 
     #[test]
     fn session_token_rejects_other_secret() {
-        let token = TokenSigner::new(b"one").unwrap().issue_session(1, "s");
+        let token = TokenSigner::new(b"one")
+            .unwrap()
+            .issue_session(1, None, "s");
         let result = TokenSigner::new(b"two").unwrap().verify_session(&token);
         assert_eq!(result.unwrap_err(), TokenError::Invalid);
     }
@@ -197,7 +217,7 @@ mod tests {
     #[test]
     fn project_token_not_accepted_as_session() {
         let signer = TokenSigner::new(b"k").unwrap();
-        let (token, _) = signer.issue_project(1);
+        let (token, _) = signer.issue_project(1, None);
         assert_eq!(
             signer.verify_session(&token).unwrap_err(),
             TokenError::Invalid
@@ -207,7 +227,7 @@ mod tests {
     #[test]
     fn session_token_not_accepted_as_project() {
         let signer = TokenSigner::new(b"k").unwrap();
-        let token = signer.issue_session(1, "s");
+        let token = signer.issue_session(1, None, "s");
         assert_eq!(
             signer.verify_project(&token).unwrap_err(),
             TokenError::Invalid
@@ -221,6 +241,7 @@ mod tests {
         let claims = SessionClaims {
             session_id: "s".into(),
             project_id: 1,
+            kid: None,
             iat: now - 100_000,
             exp: now - 1,
             jti: "j".into(),

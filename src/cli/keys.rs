@@ -5,7 +5,6 @@ use clap::Subcommand;
 use super::DataArgs;
 use crate::auth::api_key;
 use crate::store::Store;
-use crate::store::sqlite::SqliteStore;
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
@@ -52,12 +51,6 @@ pub async fn create_key(
     Ok(key.plain)
 }
 
-fn open(data: &DataArgs) -> anyhow::Result<SqliteStore> {
-    let file = data.file_config()?;
-    let dir = data.resolve_data_dir(&file);
-    SqliteStore::open(&dir, file.synchronous.unwrap_or_default())
-}
-
 pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
     match command {
         KeysCommand::Create {
@@ -65,12 +58,12 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
             project,
             name,
         } => {
-            let store = open(&data)?;
+            let (_, store) = data.open_store(true)?;
             let key = create_key(&store, &project, name.as_deref()).await?;
             println!("{key}");
         }
         KeysCommand::List { data } => {
-            let store = open(&data)?;
+            let (_, store) = data.open_store(false)?;
             println!(
                 "{:<6} {:<10} {:<20} {:<24} STATUS",
                 "ID", "PREFIX", "PROJECT", "NAME"
@@ -85,13 +78,13 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
                     "{:<6} {:<10} {:<20} {:<24} {status}",
                     key.id,
                     key.prefix,
-                    key.project,
-                    key.name.unwrap_or_default()
+                    super::printable(&key.project),
+                    super::printable(&key.name.unwrap_or_default())
                 );
             }
         }
         KeysCommand::Revoke { data, key } => {
-            let store = open(&data)?;
+            let (_, store) = data.open_store(false)?;
             let selector = api_key::canonicalize(&key)
                 .map(|canonical| api_key::prefix(&canonical))
                 .unwrap_or(key.clone());

@@ -53,6 +53,27 @@ impl DataArgs {
         FileConfig::load(self.config.as_deref())
     }
 
+    /// Opens the store of the data folder. Only `create` makes a missing
+    /// database; otherwise a wrong folder is an error, not a new empty one.
+    pub fn open_store(
+        &self,
+        create: bool,
+    ) -> anyhow::Result<(PathBuf, crate::store::sqlite::SqliteStore)> {
+        let file = self.file_config()?;
+        let dir = self.resolve_data_dir(&file);
+        let database = dir.join(crate::store::sqlite::DATABASE_FILE);
+        if !create && !database.exists() {
+            anyhow::bail!(
+                "no Tracewell database at {}; run the command where `tracewell serve` runs, \
+                 or pass --data-dir",
+                database.display()
+            );
+        }
+        let store =
+            crate::store::sqlite::SqliteStore::open(&dir, file.synchronous.unwrap_or_default())?;
+        Ok((dir, store))
+    }
+
     /// The data folder: the flag, else the file's, else the default.
     pub fn resolve_data_dir(&self, file: &FileConfig) -> PathBuf {
         self.data_dir
@@ -68,5 +89,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(command) => keys::run(command).await,
         Command::Sessions(command) => sessions::run(command).await,
         Command::Prices(command) => prices::run(command).await,
+    }
+}
+
+/// Escapes control characters in client-supplied text before it goes to a
+/// terminal, so a tag cannot clear the screen or break a table row.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn printable_escapes_terminal_controls() {
+        assert_eq!(printable("a\u{1b}[2Jb\nc"), "a\\u{1b}[2Jb\\nc");
+        assert_eq!(printable("東京 ok"), "東京 ok");
     }
 }

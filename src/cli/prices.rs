@@ -8,7 +8,6 @@ use super::DataArgs;
 use crate::cost::{PriceTable, Pricer, describe_price_in, price_file};
 use crate::ingest::time;
 use crate::store::Store;
-use crate::store::sqlite::SqliteStore;
 
 #[derive(Debug, Subcommand)]
 pub enum PricesCommand {
@@ -77,13 +76,6 @@ pub enum PricesCommand {
     },
 }
 
-fn open(data: &DataArgs) -> anyhow::Result<(PathBuf, SqliteStore)> {
-    let file = data.file_config()?;
-    let dir = data.resolve_data_dir(&file);
-    let store = SqliteStore::open(&dir, file.synchronous.unwrap_or_default())?;
-    Ok((dir, store))
-}
-
 /// Builds a price entry in the price table's field names from dollar
 /// amounts given as text, so no digit passes through a float.
 pub fn price_entry(
@@ -129,7 +121,7 @@ pub async fn run(command: PricesCommand) -> anyhow::Result<()> {
             let bytes = std::fs::read(&file)
                 .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", file.display()))?;
             let table = PriceTable::from_json_bytes(&bytes)?;
-            let (dir, _store) = open(&data)?;
+            let (dir, _store) = data.open_store(false)?;
             let target = price_file(&dir);
             let staging = target.with_extension("json.new");
             std::fs::write(&staging, table.to_bytes())?;
@@ -146,7 +138,7 @@ pub async fn run(command: PricesCommand) -> anyhow::Result<()> {
             model,
             project,
         } => {
-            let (dir, store) = open(&data)?;
+            let (dir, store) = data.open_store(false)?;
             let pricer = Pricer::load(&dir)?;
             pricer.set_overrides(&store.price_overrides().await?);
             let project = store.ensure_project(&project).await?;
@@ -171,7 +163,7 @@ pub async fn run(command: PricesCommand) -> anyhow::Result<()> {
                 cache_creation.as_deref(),
                 reasoning.as_deref(),
             )?;
-            let (_dir, store) = open(&data)?;
+            let (_dir, store) = data.open_store(false)?;
             let project = store.ensure_project(&project).await?;
             store
                 .set_price_override(project.id, &model, Some(entry.to_string()))
@@ -183,7 +175,7 @@ pub async fn run(command: PricesCommand) -> anyhow::Result<()> {
             model,
             project,
         } => {
-            let (_dir, store) = open(&data)?;
+            let (_dir, store) = data.open_store(false)?;
             let project = store.ensure_project(&project).await?;
             match store.set_price_override(project.id, &model, None).await? {
                 0 => anyhow::bail!("project {} has no price override for {model}", project.name),
@@ -201,7 +193,7 @@ pub async fn run(command: PricesCommand) -> anyhow::Result<()> {
             };
             let from_us = time::parse_text(&from).ok_or_else(|| range_error("from", &from))?;
             let to_us = time::parse_text(&to).ok_or_else(|| range_error("to", &to))?;
-            let (dir, store) = open(&data)?;
+            let (dir, store) = data.open_store(false)?;
             let pricer = std::sync::Arc::new(Pricer::load(&dir)?);
             pricer.set_overrides(&store.price_overrides().await?);
             store.set_pricer(pricer);

@@ -47,6 +47,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     let settings = Settings::resolve(file, overrides);
 
+    // Bind first: a start that cannot listen must not create the first key
+    // and admin password without showing them.
+    let listener = TcpListener::bind(settings.listen).await.map_err(|err| {
+        anyhow::anyhow!(
+            "cannot listen on {}: {err}; pass a free address with --listen",
+            settings.listen
+        )
+    })?;
+    create_private_dir(&settings.data_dir)?;
     let store = Arc::new(SqliteStore::open(&settings.data_dir, settings.synchronous)?);
     let first_key = if store.count_projects().await? == 0 {
         Some(create_key(store.as_ref(), "default", Some("first key")).await?)
@@ -72,9 +81,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         None => TokenSigner::load_or_create(&settings.data_dir)?,
     };
 
-    let listener = TcpListener::bind(settings.listen)
-        .await
-        .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", settings.listen))?;
     let address = listener.local_addr()?;
     let base_url = format!("http://{address}");
     let public_url = settings
@@ -96,6 +102,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         store,
         tokens,
         pricer,
+        key_status: Default::default(),
         max_body_bytes: settings.max_body_bytes,
         public_url: public_url.into(),
     };
@@ -104,6 +111,21 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("server stopped");
+    Ok(())
+}
+
+/// Creates the data folder readable by its owner only: it holds prompts,
+/// password hashes and the signing secret.
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    if dir.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
     Ok(())
 }
 

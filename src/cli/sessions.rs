@@ -4,7 +4,6 @@ use clap::Subcommand;
 
 use super::DataArgs;
 use crate::ingest::{time, value::canonical_session_id};
-use crate::store::sqlite::SqliteStore;
 use crate::store::{SessionQuery, Store};
 use crate::view;
 
@@ -36,12 +35,6 @@ pub enum SessionsCommand {
     },
 }
 
-fn open(data: &DataArgs) -> anyhow::Result<SqliteStore> {
-    let file = data.file_config()?;
-    let dir = data.resolve_data_dir(&file);
-    SqliteStore::open(&dir, file.synchronous.unwrap_or_default())
-}
-
 pub async fn run(command: SessionsCommand) -> anyhow::Result<()> {
     match command {
         SessionsCommand::List {
@@ -49,7 +42,7 @@ pub async fn run(command: SessionsCommand) -> anyhow::Result<()> {
             project,
             limit,
         } => {
-            let store = open(&data)?;
+            let (_, store) = data.open_store(false)?;
             let project_id = match project {
                 Some(name) => Some(store.ensure_project(&name).await?.id),
                 None => None,
@@ -65,13 +58,13 @@ pub async fn run(command: SessionsCommand) -> anyhow::Result<()> {
             for session in store.list_sessions(project_id, query).await? {
                 println!(
                     "{:<36}  {:<27}  {:<13}  {:>6}  {:>6}  {:>12}  {}",
-                    session.id,
+                    super::printable(&session.id),
                     session.init_us.map(time::format).unwrap_or_default(),
-                    session.end_state,
+                    super::printable(&session.end_state),
                     session.totals.events,
                     session.totals.errors,
                     view::format_dollars(session.totals.cost_pd),
-                    session.tags.join(",")
+                    super::printable(&session.tags.join(","))
                 );
             }
         }
@@ -81,7 +74,7 @@ pub async fn run(command: SessionsCommand) -> anyhow::Result<()> {
             project,
             log,
         } => {
-            let store = open(&data)?;
+            let (_, store) = data.open_store(false)?;
             let project = store.ensure_project(&project).await?;
             let id = canonical_session_id(&id);
             let Some(session) = store.session(project.id, &id).await? else {

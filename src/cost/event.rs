@@ -50,6 +50,17 @@ pub fn price_event(
         .filter(|name| !name.trim().is_empty())
         .collect();
     let resolved = resolve_in(tables, &names);
+    price_resolved(resolved, !names.is_empty(), usage, client_cost)
+}
+
+/// Decides the cost of one event whose model was already looked up, as
+/// [`price_event`] does; `named` tells whether the event named any model.
+pub fn price_resolved(
+    resolved: Option<Resolved>,
+    named: bool,
+    usage: &TokenUsage,
+    client_cost: Option<Picodollars>,
+) -> Result<EventCost, MoneyError> {
     let breakdown = match &resolved {
         Some(resolved) if has_token_counts(usage) => Some(compute_cost(&resolved.price, usage)?),
         _ => None,
@@ -64,7 +75,7 @@ pub fn price_event(
                 Some(CostSource::Computed { price_key }),
             )
         }
-        (None, None, _) if !names.is_empty() => (None, Some(CostSource::Unpriced)),
+        (None, None, _) if named => (None, Some(CostSource::Unpriced)),
         _ => (None, None),
     };
     Ok(EventCost {

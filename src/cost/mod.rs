@@ -22,7 +22,7 @@ mod tests;
 
 pub use compute::{CostBreakdown, TokenSplit, compute_cost};
 pub use describe::{describe_price, describe_price_in};
-pub use event::{EventCost, price_event};
+pub use event::{EventCost, price_event, price_resolved};
 pub use money::{
     MoneyError, client_cost_to_picodollars, f64_usd_to_picodollars, parse_usd, picodollars_to_usd,
     tokens_cost, usd_to_picodollars,

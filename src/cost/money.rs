@@ -24,6 +24,8 @@ pub enum MoneyError {
     Negative(String),
     #[error("cost overflow: the amount does not fit in 64-bit picodollars")]
     Overflow,
+    #[error("invalid cost {0}: one event may cost at most $1,000,000")]
+    TooLarge(String),
 }
 
 /// Converts an amount of US dollars to picodollars, rounding half to even.
@@ -62,6 +64,10 @@ pub fn parse_usd(text: &str) -> Result<Decimal, MoneyError> {
     parsed.map_err(|_| invalid())
 }
 
+/// Largest cost one event may report: $1,000,000, far above any single
+/// model call, so sums over many events stay within 64 bits.
+pub const MAX_CLIENT_COST_PD: Picodollars = 1_000_000 * 1_000_000_000_000;
+
 /// Converts a cost a client sent, in dollars, to picodollars.
 ///
 /// Accepts a JSON number or a string holding a decimal number. A number is
@@ -74,7 +80,11 @@ pub fn client_cost_to_picodollars(value: &Value) -> Result<Picodollars, MoneyErr
         Value::String(text) => parse_usd(text)?,
         other => return Err(MoneyError::Invalid(other.to_string())),
     };
-    non_negative_picodollars(usd)
+    let amount = non_negative_picodollars(usd)?;
+    if amount > MAX_CLIENT_COST_PD {
+        return Err(MoneyError::TooLarge(usd.to_string()));
+    }
+    Ok(amount)
 }
 
 /// Converts a cost sent as a float (an OTLP double attribute such as

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use super::{ModelPrice, PriceTable, price_event};
+use super::{ModelPrice, PriceTable, Resolved, price_resolved, resolve_in};
 use crate::model::{CostParts, CostSource, EventRecord, ProjectId, kind};
 use crate::store::{EventPricer, PriceOverride};
 
@@ -16,13 +16,23 @@ pub const PRICE_FILE: &str = "model_prices.json";
 pub struct Pricer {
     table: Arc<PriceTable>,
     overrides: RwLock<HashMap<ProjectId, Arc<PriceTable>>>,
+    /// Model lookups by project and model names, because matching a name
+    /// against thousands of entries costs more than pricing the tokens.
+    /// Emptied whenever the overrides change.
+    lookups: RwLock<HashMap<LookupKey, Option<Resolved>>>,
 }
+
+type LookupKey = (ProjectId, Vec<String>);
+
+/// Bound on the lookup cache; past it the cache starts over.
+const MAX_CACHED_LOOKUPS: usize = 10_000;
 
 impl Pricer {
     pub fn new(table: PriceTable) -> Self {
         Pricer {
             table: Arc::new(table),
             overrides: RwLock::new(HashMap::new()),
+            lookups: RwLock::new(HashMap::new()),
         }
     }
 
@@ -68,6 +78,33 @@ impl Pricer {
         }
         let tables = tables.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
         *self.overrides.write().unwrap_or_else(|e| e.into_inner()) = tables;
+        self.lookups
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// Finds the price entry for the first of `models` that matches, with
+    /// the project's overrides first.
+    fn resolve(&self, project: ProjectId, models: &[&str]) -> Option<Resolved> {
+        let key: LookupKey = (project, models.iter().map(|m| (*m).to_owned()).collect());
+        if let Some(found) = self
+            .lookups
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return found.clone();
+        }
+        let tables = self.tables(project);
+        let table_refs: Vec<&PriceTable> = tables.iter().map(Arc::as_ref).collect();
+        let resolved = resolve_in(&table_refs, models);
+        let mut lookups = self.lookups.write().unwrap_or_else(|e| e.into_inner());
+        if lookups.len() >= MAX_CACHED_LOOKUPS {
+            lookups.clear();
+        }
+        lookups.insert(key, resolved.clone());
+        resolved
     }
 
     /// The tables that price a project's events, overrides first.
@@ -95,13 +132,13 @@ impl EventPricer for Pricer {
         let models: Vec<&str> = [event.model.as_deref(), event.request_model.as_deref()]
             .into_iter()
             .flatten()
+            .filter(|name| !name.trim().is_empty())
             .collect();
         if models.is_empty() && event.kind != kind::LLM {
             return;
         }
-        let tables = self.tables(project);
-        let table_refs: Vec<&PriceTable> = tables.iter().map(Arc::as_ref).collect();
-        match price_event(&table_refs, &models, &event.usage, None) {
+        let resolved = self.resolve(project, &models);
+        match price_resolved(resolved, !models.is_empty(), &event.usage, None) {
             Ok(priced) => {
                 event.cost = priced.cost;
                 event.cost_source = priced.source;

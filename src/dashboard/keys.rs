@@ -99,6 +99,9 @@ pub async fn create(
     State(state): State<AppState>,
     CsrfForm { signed_in, form }: CsrfForm<CreateKeyForm>,
 ) -> Result<Response, PageError> {
+    if !signed_in.user.is_admin {
+        return Err(PageError::forbidden("Only an admin can create API keys."));
+    }
     let project = form.project.trim().to_owned();
     let name = form.name.trim().to_owned();
     let invalid = if project.is_empty() || project.chars().count() > MAX_NAME_CHARS {
@@ -137,6 +140,9 @@ pub async fn revoke(
     Path(id): Path<i64>,
     CsrfForm { signed_in, .. }: CsrfForm<EmptyForm>,
 ) -> Result<Response, PageError> {
+    if !signed_in.user.is_admin {
+        return Err(PageError::forbidden("Only an admin can revoke API keys."));
+    }
     let revoked = state.store.revoke_api_key(&id.to_string()).await?;
     tracing::info!(
         key_id = id,

@@ -346,14 +346,14 @@ fn write_csv_row(writer: &mut csv::Writer<Vec<u8>>, session: &SessionRow) -> Res
         .unwrap_or_default();
     writer
         .write_record([
-            session.id.clone(),
-            session.name.clone().unwrap_or_default(),
-            session.tags.join(";"),
+            spreadsheet_safe(&session.id),
+            spreadsheet_safe(&session.name.clone().unwrap_or_default()),
+            spreadsheet_safe(&session.tags.join(";")),
             session.init_us.map(time::format).unwrap_or_default(),
             session.end_us.map(time::format).unwrap_or_default(),
             duration,
-            session.end_state.clone(),
-            session.end_state_reason.clone().unwrap_or_default(),
+            spreadsheet_safe(&session.end_state),
+            spreadsheet_safe(&session.end_state_reason.clone().unwrap_or_default()),
             totals.events.to_string(),
             totals.llms.to_string(),
             totals.tools.to_string(),
@@ -365,6 +365,15 @@ fn write_csv_row(writer: &mut csv::Writer<Vec<u8>>, session: &SessionRow) -> Res
             totals.unpriced.to_string(),
         ])
         .map_err(csv_failed)
+}
+
+/// Prefixes client text that a spreadsheet would run as a formula (a cell
+/// starting with `=`, `+`, `-`, `@`, tab or carriage return) with `'`.
+fn spreadsheet_safe(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_owned(),
+    }
 }
 
 fn session_redirect(raw_id: &str) -> Response {
@@ -391,4 +400,16 @@ pub async fn drilldown(
         ));
     }
     Ok(session_redirect(&params.session_id))
+}
+
+#[cfg(test)]
+mod csv_tests {
+    use super::spreadsheet_safe;
+
+    #[test]
+    fn spreadsheet_safe_defuses_formulas() {
+        assert_eq!(spreadsheet_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(spreadsheet_safe("@cmd"), "'@cmd");
+        assert_eq!(spreadsheet_safe("plain"), "plain");
+    }
 }

@@ -159,8 +159,9 @@ pub fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
             StatusCode::UNAUTHORIZED,
             "invalid_token",
             "Missing token",
-            "The Authorization header holds no Bearer token; send the token from \
-             create_session as Authorization: Bearer <token>.",
+            "The Authorization header holds no Bearer token; send Authorization: Bearer \
+             <token>, with the jwt from create_session for /v2 endpoints, or the token from \
+             /v3/auth/token for /v1/traces, /v4 and /public endpoints.",
         ));
     }
     Ok(token)
@@ -195,11 +196,9 @@ impl FromRequestParts<AppState> for SessionToken {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer_token(parts)?;
-        state
-            .tokens
-            .verify_session(token)
-            .map(SessionToken)
-            .map_err(token_error)
+        let claims = state.tokens.verify_session(token).map_err(token_error)?;
+        require_active_key(state, claims.kid).await?;
+        Ok(SessionToken(claims))
     }
 }
 
@@ -215,10 +214,9 @@ impl FromRequestParts<AppState> for ProjectToken {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer_token(parts)?;
-        state
+        let claims = state
             .tokens
             .verify_project(token)
-            .map(ProjectToken)
             .map_err(|err| match err {
                 TokenError::Expired => ApiError::new(
                     StatusCode::UNAUTHORIZED,
@@ -234,6 +232,29 @@ impl FromRequestParts<AppState> for ProjectToken {
                     "The token is malformed, signed with another secret, or not a project \
                      token; request one from /v3/auth/token with your API key.",
                 ),
-            })
+            })?;
+        require_active_key(state, claims.kid).await?;
+        Ok(ProjectToken(claims))
     }
+}
+
+/// Rejects a token whose API key was revoked after the token was issued.
+async fn require_active_key(state: &AppState, key_id: Option<i64>) -> Result<(), ApiError> {
+    let Some(key_id) = key_id else {
+        return Ok(());
+    };
+    if state
+        .key_status
+        .is_active(state.store.as_ref(), key_id)
+        .await?
+    {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "api_key_revoked",
+        "API key revoked",
+        "The API key this token was issued for has been revoked; get a new token with an \
+         active key.",
+    ))
 }

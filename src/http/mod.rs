@@ -32,6 +32,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub tokens: TokenSigner,
     pub pricer: Arc<Pricer>,
+    /// Whether the keys behind tokens are still active.
+    pub key_status: Arc<crate::auth::revocation::KeyStatusCache>,
     /// Largest request body, also the bound on a decompressed OTLP body.
     pub max_body_bytes: usize,
     /// Base URL of this server as clients reach it, without a trailing

@@ -39,7 +39,7 @@ async fn access_token(
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<Value>> {
     let project = project_from_body(&state, &body).await?;
-    let (token, _) = state.tokens.issue_project(project.id);
+    let (token, _) = state.tokens.issue_project(project.id, project.key_id);
     Ok(Json(json!({"bearer": token})))
 }
 

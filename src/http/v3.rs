@@ -40,7 +40,7 @@ async fn issue_token(
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<Value>> {
     let project = project_from_body(&state, &body).await?;
-    let (token, claims) = state.tokens.issue_project(project.id);
+    let (token, claims) = state.tokens.issue_project(project.id, project.key_id);
     tracing::info!(project = project.id, "project token issued");
     Ok(Json(json!({
         "token": token,

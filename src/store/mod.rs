@@ -45,6 +45,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct Project {
     pub id: ProjectId,
     pub name: String,
+    /// Row id of the API key the project was found by, when it was.
+    #[serde(skip)]
+    pub key_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -184,6 +187,8 @@ pub trait Store: Send + Sync + 'static {
     /// Finds the project of a key that is not revoked.
     async fn project_for_key(&self, key_hash: &str) -> StoreResult<Option<Project>>;
     async fn list_api_keys(&self) -> StoreResult<Vec<ApiKeyInfo>>;
+    /// Whether the key with this row id exists and is not revoked.
+    async fn api_key_active(&self, key_id: i64) -> StoreResult<bool>;
     /// Revokes the keys whose prefix or row id is `selector`; returns how many.
     async fn revoke_api_key(&self, selector: &str) -> StoreResult<usize>;
     async fn count_projects(&self) -> StoreResult<i64>;

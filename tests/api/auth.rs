@@ -294,6 +294,41 @@ fn revoked_key_rejected_401() {
 }
 
 #[test]
+fn revoked_key_ends_its_tokens() {
+    let app = spawn_app();
+    let key_c = app.create_key(PROJECT_A);
+    let response = app.create_session_with(&key_c, default_session(S1));
+    assert_eq!(response.status, 200, "{}", response.text);
+    let jwt = response.body["jwt"].as_str().unwrap().to_owned();
+    let token_response = app.post_json("/v3/auth/token", &[], &json!({"api_key": key_c}));
+    assert_eq!(token_response.status, 200, "{}", token_response.text);
+    let project_token = token_response.body["token"].as_str().unwrap().to_owned();
+    let jwt_a = app.create_session(S2);
+
+    let revoke = app.cli(&["keys", "revoke", &key_c[..8]]);
+    assert!(
+        revoke.status.success(),
+        "{}",
+        String::from_utf8_lossy(&revoke.stderr)
+    );
+    // Revocation reaches a running server within the key status cache time.
+    std::thread::sleep(std::time::Duration::from_secs(6));
+
+    let events = json!([action_event(&event_id(1), "2024-03-05T10:00:01Z")]);
+    let response = app.create_events(&jwt, events.clone());
+    assert_json_error(&response, 401, "api_key_revoked");
+    let bearer = format!("Bearer {project_token}");
+    let response = app.get("/public/v1/project", &[("Authorization", &bearer)]);
+    assert_json_error(&response, 401, "api_key_revoked");
+    let response = app.create_events(&jwt_a, events);
+    assert_eq!(
+        response.status, 200,
+        "token of an active key stopped: {}",
+        response.text
+    );
+}
+
+#[test]
 fn missing_auth_rejected_everywhere() {
     let app = spawn_app();
     let bearer_paths = [

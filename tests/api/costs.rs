@@ -388,3 +388,28 @@ fn otlp_span_costs_priced_and_summed() {
 }
 
 const S3_TRACE: &str = "5e551011-0000-4000-8000-000000000003";
+
+#[test]
+fn absurd_costs_keep_reports_working() {
+    let app = spawn_app();
+    let sessions = [
+        "5e551011-0000-4000-8000-0000000000a1",
+        "5e551011-0000-4000-8000-0000000000a2",
+    ];
+    for (n, session) in sessions.iter().enumerate() {
+        let jwt = app.create_session(session);
+        let huge = json!({"cost": 5_000_000, "prompt_tokens": 100_000_000_000_i64,
+            "completion_tokens": 100_000_000_000_i64});
+        let response = app.create_events(&jwt, json!([llm(n as u32 + 1, "o1", huge)]));
+        assert_eq!(response.status, 200, "{}", response.text);
+    }
+
+    // Rule: a client cost over $1,000,000 is ignored and the tokens priced.
+    let stored = event(&app.export(sessions[0]), &event_id(1)).clone();
+    assert_eq!(stored["cost_source"], "computed", "{stored}");
+    let response = app.get(
+        "/api/metrics?range=all",
+        &[("X-Agentops-Api-Key", &app.key_a)],
+    );
+    assert_eq!(response.status, 200, "{}", response.text);
+}

@@ -12,7 +12,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 pub type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
-/// Why a request got no HTTP response.
+/// Failure of a request that got no HTTP response.
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
     #[error("request timed out after {0:?}")]

@@ -1,12 +1,12 @@
 //! `tracewell-loadgen`: a load generator for a Tracewell server on this machine.
 //!
 //! It creates its sessions first, then sends batches of events with fresh ids
-//! over keep-alive connections and reports durable events per second (events
-//! stored according to 2xx responses, which the server sends after the commit)
-//! and latency percentiles from an HDR histogram. The `otlp` workload sends
-//! OTLP trace exports instead, to Tracewell or to another OTLP/HTTP server such
-//! as Arize Phoenix, and reads a sample of the acknowledged traces back after
-//! the run.
+//! over keep-alive connections. It reports durable events per second and
+//! latency percentiles from an HDR histogram. An event is durable when a 2xx
+//! response reports it stored, because the server responds after the commit.
+//! The `otlp` workload sends OTLP trace exports instead, to Tracewell or to
+//! another OTLP/HTTP server such as Arize Phoenix, and reads a sample of the
+//! acknowledged traces back after the run.
 //!
 //! Exit status: 0 when at least one request got a 2xx response, 1 when none did,
 //! 2 when the flags are invalid or the setup failed.

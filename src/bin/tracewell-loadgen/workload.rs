@@ -35,7 +35,7 @@ pub trait Workload: Send + Sync {
     /// Builds the request numbered `sequence` with fresh ids from `rng`.
     fn build_request(&self, sequence: u64, rng: &mut SmallRng) -> Request<Full<Bytes>>;
 
-    /// Reads how many items a 2xx response says were stored and rejected.
+    /// Reads the counts of stored and rejected items from the body of a 2xx response.
     fn read_accepted(&self, body: &[u8]) -> anyhow::Result<Accepted>;
 
     /// Notes that request `sequence` got a 2xx response that stored `accepted`.

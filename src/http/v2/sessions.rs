@@ -27,7 +27,9 @@ pub async fn create_session(
     let session_id = record.id.clone();
     state.store.create_session(project.id, record).await?;
     tracing::info!(session_id, project = project.id, "session created");
-    let jwt = state.tokens.issue_session(project.id, &session_id);
+    let jwt = state
+        .tokens
+        .issue_session(project.id, project.key_id, &session_id);
     Ok(Json(json!({
         "status": "success",
         "jwt": jwt,
@@ -102,7 +104,9 @@ pub async fn reauthorize_jwt(
             format!("Session {session_id} was not found in this project; create it first."),
         ));
     }
-    let jwt = state.tokens.issue_session(project.id, &session_id);
+    let jwt = state
+        .tokens
+        .issue_session(project.id, project.key_id, &session_id);
     Ok(Json(
         json!({"status": "success", "jwt": jwt, "session_id": session_id}),
     ))

@@ -152,6 +152,7 @@ pub(super) fn list_projects(conn: &Connection) -> StoreResult<Vec<Project>> {
     let mut stmt = conn.prepare_cached("SELECT id, name FROM projects ORDER BY id")?;
     let rows = stmt.query_map([], |row| {
         Ok(Project {
+            key_id: None,
             id: row.get(0)?,
             name: row.get(1)?,
         })

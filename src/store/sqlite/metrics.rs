@@ -8,8 +8,8 @@ use rusqlite::params_from_iter;
 
 use super::listing::{START_EXPR, indexed_conditions, model_condition};
 use crate::model::Micros;
+use crate::store::StoreResult;
 use crate::store::dashboard::{Metrics, MetricsBucket, MetricsQuery, ModelFigures, SessionFigures};
-use crate::store::{StoreError, StoreResult};
 
 pub(super) fn metrics(conn: &Connection, query: &MetricsQuery) -> StoreResult<Metrics> {
     let mut conditions = indexed_conditions(&query.filter);
@@ -71,11 +71,11 @@ fn session_figures(
     buckets: &mut BTreeMap<Micros, MetricsBucket>,
 ) -> StoreResult<()> {
     let sql = format!(
-        // NOTE: SQLite's sum() fails on 64-bit overflow, which a bucket reaches only
-        // past about $9.2 million (cost is in picodollars); token counts are capped
-        // at ingest so their sums cannot get there.
-        "SELECT {bucket} AS b, count(*), sum(error_count > 0), sum(event_count), \
-         sum(error_count), sum(prompt_tokens), sum(completion_tokens), sum(cost_pd) \
+        // saturating_sum: SQLite's sum() fails on 64-bit overflow, which
+        // picodollar costs reach past about $9.2 million.
+        "SELECT {bucket} AS b, count(*), saturating_sum(error_count > 0), saturating_sum(event_count), \
+         saturating_sum(error_count), saturating_sum(prompt_tokens), \
+         saturating_sum(completion_tokens), saturating_sum(cost_pd) \
          FROM sessions WHERE {conditions} GROUP BY b"
     );
     let mut stmt = conn.prepare(&sql)?;
@@ -137,8 +137,8 @@ fn model_figures(
     };
     let sql = format!(
         "SELECT s.b, coalesce(e.model, 'unknown') AS m, count(*), \
-         sum(coalesce(e.prompt_tokens, 0)), sum(coalesce(e.completion_tokens, 0)), \
-         sum(coalesce(e.cost_pd, 0)), sum(e.cost_source IS 'unpriced') \
+         saturating_sum(e.prompt_tokens), saturating_sum(e.completion_tokens), \
+         saturating_sum(e.cost_pd), saturating_sum(e.cost_source IS 'unpriced') \
          FROM (SELECT pk, {bucket} AS b FROM sessions WHERE {conditions}) s \
          JOIN events e ON e.session_pk = s.pk \
          WHERE e.kind = 'llm' {model_clause} GROUP BY s.b, m ORDER BY s.b, m"
@@ -160,12 +160,10 @@ fn model_figures(
     Ok(())
 }
 
-fn overflow() -> StoreError {
-    StoreError::Database("metrics sum overflows 64 bits".into())
-}
-
+/// Adds at the 64-bit bounds, like `saturating_sum` in SQL, so a report
+/// never fails on absurd values.
 fn add(total: &mut i64, value: i64) -> StoreResult<()> {
-    *total = total.checked_add(value).ok_or_else(overflow)?;
+    *total = total.saturating_add(value);
     Ok(())
 }
 

@@ -1,10 +1,12 @@
 //! The embedded SQLite backend: one writer thread with group commit, and a
 //! pool of read-only connections for queries.
 
+mod checkpoint;
 mod dashboard;
 #[cfg(test)]
 mod dashboard_tests;
 mod events;
+mod functions;
 mod listing;
 mod metrics;
 mod rows;
@@ -72,6 +74,16 @@ fn configure(conn: &Connection, synchronous: Synchronous) -> rusqlite::Result<()
     conn.pragma_update(None, "synchronous", level)?;
     conn.pragma_update(None, "busy_timeout", BUSY_TIMEOUT_MS)?;
     conn.pragma_update(None, "foreign_keys", "OFF")?;
+    // Savepoint journals in memory rather than temporary files: the writer
+    // opens one savepoint per request.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // A page cache of 64 MiB keeps the hot parts of the events index in
+    // memory, so group commits do not spill and re-read pages.
+    conn.pragma_update(None, "cache_size", -65_536)?;
+    // Checkpoints run on their own thread (see `checkpoint`), not inside
+    // the writer's commits.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    functions::register(conn)?;
     Ok(())
 }
 
@@ -84,6 +96,7 @@ fn open_write_connection(path: &Path, synchronous: Synchronous) -> anyhow::Resul
 }
 
 pub struct SqliteStore {
+    _checkpointer: checkpoint::Checkpointer,
     writer: WriterHandle,
     pricer: writer::PricerSlot,
     readers: Pool<SqliteConnectionManager>,
@@ -98,14 +111,19 @@ impl SqliteStore {
         let conn = open_write_connection(&path, synchronous)?;
         let pricer = writer::PricerSlot::default();
         let writer = WriterHandle::start(conn, 4096, pricer.clone())?;
+        let checkpointer = checkpoint::Checkpointer::start(&path)?;
         let manager = SqliteConnectionManager::file(&path)
             .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .with_init(|conn| conn.pragma_update(None, "busy_timeout", BUSY_TIMEOUT_MS));
+            .with_init(|conn| {
+                conn.pragma_update(None, "busy_timeout", BUSY_TIMEOUT_MS)?;
+                functions::register(conn)
+            });
         let readers = Pool::builder().max_size(8).build(manager)?;
         Ok(SqliteStore {
             writer,
             pricer,
             readers,
+            _checkpointer: checkpointer,
         })
     }
 
@@ -164,7 +182,7 @@ impl Store for SqliteStore {
         let key_hash = key_hash.to_owned();
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT p.id, p.name FROM api_keys k JOIN projects p ON p.id = k.project_id \
+                "SELECT p.id, p.name, k.id FROM api_keys k JOIN projects p ON p.id = k.project_id \
                  WHERE k.key_hash = ?1 AND k.revoked_us IS NULL",
             )?;
             let project = stmt
@@ -172,6 +190,7 @@ impl Store for SqliteStore {
                     Ok(Project {
                         id: row.get(0)?,
                         name: row.get(1)?,
+                        key_id: row.get(2)?,
                     })
                 })
                 .optional()?;
@@ -197,6 +216,17 @@ impl Store for SqliteStore {
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn api_key_active(&self, key_id: i64) -> StoreResult<bool> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT count(*) FROM api_keys WHERE id = ?1 AND revoked_us IS NULL",
+            )?;
+            let count: i64 = stmt.query_row(params![key_id], |row| row.get(0))?;
+            Ok(count > 0)
         })
         .await
     }

@@ -22,6 +22,7 @@ pub(super) fn ensure_project(tx: &Connection, name: &str) -> StoreResult<Project
     Ok(Project {
         id,
         name: name.to_owned(),
+        key_id: None,
     })
 }
 
