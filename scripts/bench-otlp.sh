@@ -160,13 +160,13 @@ machine_busy_seconds() {
 }
 
 # Runs the OTLP workload against server $1 (tracewell or phoenix) and appends
-# a row to results.tsv: server, run, stored-and-readable spans/s, durable
-# spans/s (acknowledged after the warm-up), p50 ms, p99 ms, seconds from the
-# last response until the sample was readable, whether all of it was, failed
-# requests, server CPU s, generator CPU s, peak server RSS KiB, data MiB, and
-# CPU seconds used by other processes of the machine meanwhile (an estimate:
-# the machine's busy time less the server's and the generator's; the
-# namespace separates the network, not the CPUs).
+# a row to results.tsv. Its columns: server, run, stored-and-readable spans/s,
+# durable spans/s (acknowledged after the warm-up), p50 ms, p99 ms, seconds
+# from the last response until the sample was readable, whether all of it was,
+# failed requests, server CPU s, generator CPU s, peak server RSS KiB and
+# data MiB. The last column estimates the CPU seconds that other processes of
+# the machine used meanwhile: the machine's busy time less the server's and
+# the generator's. The namespace separates the network, not the CPUs.
 run_case() {
     local server=$1 run=$2 auth
     if [[ $server == tracewell ]]; then
