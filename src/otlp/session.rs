@@ -1,9 +1,11 @@
 //! The session a trace's spans describe: the span that defines the session
 //! and the fields taken from it.
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::attributes::nest_attributes;
+use super::map::json_text;
 use crate::model::{Micros, SessionRecord};
 
 /// Source of a batch's session fields, weakest first.
@@ -75,18 +77,28 @@ pub(crate) fn derive_session(
     (provisional, source)
 }
 
+/// The stored session body: the span it came from and that span's
+/// attributes, borrowed so that they are serialized without a copy.
+#[derive(Serialize)]
+struct SessionBody<'a> {
+    trace_id: &'a str,
+    span_id: &'a str,
+    span_name: &'a str,
+    attributes: &'a Map<String, Value>,
+}
+
 fn session_from_span(session_id: &str, trace_id: &str, span: &SpanFacts<'_>) -> SessionRecord {
     let attributes = span.attributes;
     let text = |key: &str| attributes.get(key).and_then(attribute_text);
     let name = text("operation.name")
         .filter(|name| !name.is_empty())
         .or_else(|| name_from_span_name(span.name));
-    let body = json!({
-        "trace_id": trace_id,
-        "span_id": span.span_id,
-        "span_name": span.name,
-        "attributes": attributes,
-    });
+    let body = SessionBody {
+        trace_id,
+        span_id: span.span_id,
+        span_name: span.name,
+        attributes,
+    };
 
     SessionRecord {
         id: session_id.to_owned(),
@@ -97,7 +109,7 @@ fn session_from_span(session_id: &str, trace_id: &str, span: &SpanFacts<'_>) -> 
         end_state_reason: text("agentops.legacy.end_state_reason"),
         tags: attributes.get("agentops.tags").and_then(parse_tags),
         host_env: host_env(attributes),
-        body: Some(body.to_string()),
+        body: Some(json_text(&body)),
     }
 }
 
@@ -154,6 +166,8 @@ fn host_env(attributes: &Map<String, Value>) -> Option<Value> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     fn attributes(value: Value) -> Map<String, Value> {

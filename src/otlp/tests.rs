@@ -1219,6 +1219,103 @@ fn map_span_events_and_links() {
 }
 
 #[test]
+fn map_body_keeps_key_order() {
+    use opentelemetry_proto::tonic::trace::v1::span::{Event, Link};
+    let mut llm = with_status(span(1, 2, Some(3)), SpanStatusCode::Ok, "done");
+    llm.attributes = vec![
+        text("gen_ai.request.model", "gpt-4o-mini"),
+        text("gen_ai.prompt.0.content", "hi"),
+        text("gen_ai.completion.0.content", "hello"),
+        text("operation.name", "answer"),
+    ];
+    llm.trace_state = "vendor=1".to_owned();
+    llm.events = vec![Event {
+        name: "retry".to_owned(),
+        time_unix_nano: START_NS + 1_000,
+        ..Event::default()
+    }];
+    llm.links = vec![Link {
+        trace_id: vec![5; 16],
+        span_id: vec![6; 8],
+        ..Link::default()
+    }];
+    llm.dropped_attributes_count = 1;
+    llm.dropped_events_count = 2;
+    llm.dropped_links_count = 3;
+
+    let batch = map_request(&request(vec![llm]));
+    let text = &only_trace(&batch).events[0].body;
+    let body: serde_json::Map<String, Value> = serde_json::from_str(text).unwrap();
+    let keys: Vec<&str> = body.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "trace_id",
+            "span_id",
+            "parent_span_id",
+            "span_name",
+            "span_kind",
+            "otel_kind",
+            "status_code",
+            "status_message",
+            "start_time",
+            "end_time",
+            "flags",
+            "trace_state",
+            "attributes",
+            "resource",
+            "scope",
+            "events",
+            "links",
+            "dropped_attributes_count",
+            "dropped_events_count",
+            "dropped_links_count",
+            "prompt",
+            "completion",
+            "name",
+        ]
+    );
+    assert!(!text.contains("\": "), "compact JSON: {text}");
+    assert!(!text.contains(", \""), "compact JSON: {text}");
+    assert_eq!(body["status_message"], "done");
+    assert_eq!(body["prompt"], json!([{"content": "hi"}]));
+    assert_eq!(body["name"], "answer");
+}
+
+#[test]
+fn map_body_omits_empty_optional_keys() {
+    let batch = map_request(&request(vec![span(1, 2, None)]));
+    let text = &only_trace(&batch).events[0].body;
+    let body: serde_json::Map<String, Value> = serde_json::from_str(text).unwrap();
+    let keys: Vec<&str> = body.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "trace_id",
+            "span_id",
+            "parent_span_id",
+            "span_name",
+            "span_kind",
+            "otel_kind",
+            "status_code",
+            "status_message",
+            "start_time",
+            "end_time",
+            "flags",
+            "attributes",
+            "resource",
+            "scope",
+            "events",
+            "links",
+            "name",
+        ]
+    );
+    assert_eq!(body["parent_span_id"], Value::Null);
+    assert_eq!(body["status_code"], "UNSET");
+    assert_eq!(body["status_message"], "");
+}
+
+#[test]
 fn rejection_message_names_spans() {
     let mut spans: Vec<Span> = (1..=7).map(|id| span(1, id, None)).collect();
     for span in &mut spans {

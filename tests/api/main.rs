@@ -9,6 +9,7 @@ mod helpers;
 mod isolation;
 mod limits;
 mod loadgen;
+mod loadgen_otlp;
 mod reads;
 mod sessions;
 mod text;

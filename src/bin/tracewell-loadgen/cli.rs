@@ -13,8 +13,9 @@ const DEFAULT_MAX_SECONDS_WITH_REQUESTS: u64 = 300;
 /// Time bound of a run given neither `--duration` nor `--requests`.
 const DEFAULT_SECONDS: u64 = 10;
 
-/// Sends AgentOps `create_events` batches to a Tracewell server on this machine and
-/// reports durable events per second and request latency percentiles.
+/// Sends AgentOps `create_events` batches or OTLP trace exports to a server on this
+/// machine and reports durable events or spans per second and request latency
+/// percentiles.
 #[derive(Debug, Parser)]
 #[command(name = "tracewell-loadgen", version)]
 pub struct Args {
@@ -26,13 +27,53 @@ pub struct Args {
     )]
     pub target: String,
 
-    /// API key of the project that the sessions are created in.
-    #[arg(long, env = "AGENTOPS_API_KEY", hide_env_values = true)]
+    /// API key of the project that the sessions are created in. The `otlp`
+    /// workload trades it for a project token at `/v3/auth/token`.
+    /// Required, except for `otlp` with `--token` or `--no-auth`.
+    #[arg(
+        long,
+        env = "AGENTOPS_API_KEY",
+        hide_env_values = true,
+        default_value = "",
+        hide_default_value = true
+    )]
     pub api_key: String,
 
-    /// Request shape: `rest` sends AgentOps `create_events` batches.
+    /// Request shape: `rest` sends AgentOps `create_events` batches, `otlp` sends
+    /// OTLP/HTTP protobuf trace exports to `/v1/traces`.
     #[arg(long, value_enum, default_value_t = WorkloadKind::Rest)]
     pub workload: WorkloadKind,
+
+    /// Project token for `otlp`, sent as `Authorization: Bearer` in place of `--api-key`.
+    #[arg(long, conflicts_with = "no_auth")]
+    pub token: Option<String>,
+
+    /// Send `otlp` requests without an `Authorization` header, as a server
+    /// without authentication (Arize Phoenix by default) expects.
+    #[arg(long)]
+    pub no_auth: bool,
+
+    /// Traces per `otlp` request, each with one agent span and nine LLM and tool
+    /// spans.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub traces_per_request: u32,
+
+    /// Approximate bytes of text per `otlp` span, half input and half output.
+    #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    pub span_bytes: u32,
+
+    /// API that reads a sample of the acknowledged `otlp` traces back after the run.
+    #[arg(long, value_enum, default_value_t = ReadBackApi::Tracewell)]
+    pub read_back: ReadBackApi,
+
+    /// Acknowledged traces sampled at random for the read-back. The traces of the
+    /// last ten acknowledged requests are read back as well.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub read_back_traces: u32,
+
+    /// Seconds after the run that the read-back waits for the sampled traces.
+    #[arg(long, default_value_t = 120.0)]
+    pub read_back_timeout: f64,
 
     /// Events per request (the AgentOps SDK sends 25 by default).
     #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u32).range(1..=100_000))]
@@ -89,8 +130,30 @@ pub struct Args {
 pub enum WorkloadKind {
     /// AgentOps REST: `create_session` per session, then `create_events` batches.
     Rest,
-    /// OTLP/HTTP protobuf batches of agent-shaped traces (not implemented yet).
+    /// OTLP/HTTP protobuf batches of agent-shaped traces.
     Otlp,
+}
+
+/// Read API of the server under test, for the read-back after an `otlp` run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReadBackApi {
+    /// Tracewell's `GET /public/v1/traces/{trace_id}` with the project token.
+    Tracewell,
+    /// Arize Phoenix's `GET /v1/projects/default/spans?trace_id=...`.
+    Phoenix,
+    /// No read-back.
+    Off,
+}
+
+/// Authentication of `otlp` requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OtlpAuth {
+    /// A project token given with `--token`.
+    Token(String),
+    /// An API key to trade for a project token at `/v3/auth/token`.
+    ApiKey(String),
+    /// No `Authorization` header.
+    None,
 }
 
 /// When a run stops and which of its requests count.
@@ -135,6 +198,29 @@ impl Args {
             request_timeout: positive_seconds("--timeout", self.timeout)?,
             rate: self.rate,
         })
+    }
+
+    /// Checks `--read-back-timeout` and returns it.
+    pub fn read_back_timeout(&self) -> anyhow::Result<Duration> {
+        positive_seconds("--read-back-timeout", self.read_back_timeout)
+    }
+
+    /// Chooses the authentication of `otlp` requests: `--no-auth`, else
+    /// `--token`, else `--api-key`. Fails when none of them is given.
+    pub fn otlp_auth(&self) -> anyhow::Result<OtlpAuth> {
+        if self.no_auth {
+            return Ok(OtlpAuth::None);
+        }
+        if let Some(token) = &self.token {
+            return Ok(OtlpAuth::Token(token.clone()));
+        }
+        if self.api_key.is_empty() {
+            bail!(
+                "missing credentials for --workload otlp: give --api-key (or AGENTOPS_API_KEY), \
+                 --token with a project token, or --no-auth for a server without authentication"
+            );
+        }
+        Ok(OtlpAuth::ApiKey(self.api_key.clone()))
     }
 }
 

@@ -122,7 +122,7 @@ const MODELS: &[&str] = &[
     "gemini-1.5-pro",
 ];
 
-const TOOLS: &[&str] = &[
+pub(crate) const TOOLS: &[&str] = &[
     "web_search",
     "calculator",
     "read_file",
@@ -281,7 +281,7 @@ fn template(fields: Value, duration: TimeDelta) -> EventTemplate {
 }
 
 /// Returns English-like ASCII text of exactly `bytes` bytes.
-fn text(rng: &mut SmallRng, bytes: usize) -> String {
+pub(crate) fn text(rng: &mut SmallRng, bytes: usize) -> String {
     let mut out = String::with_capacity(bytes + 16);
     while out.len() < bytes {
         if !out.is_empty() {

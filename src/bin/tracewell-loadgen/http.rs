@@ -52,6 +52,17 @@ pub fn json_post(
         .expect("the method, URI and headers were validated before")
 }
 
+/// Builds a `GET` of `uri` with the extra headers given.
+pub fn get(uri: &Uri, headers: &[(&'static str, &HeaderValue)]) -> Request<Full<Bytes>> {
+    let mut builder = Request::builder().method(Method::GET).uri(uri.clone());
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    builder
+        .body(Full::new(Bytes::new()))
+        .expect("the method, URI and headers were validated before")
+}
+
 /// Sends `request` and reads the whole response, all within `timeout`.
 pub async fn send(
     client: &HttpClient,

@@ -4,6 +4,9 @@
 //! over keep-alive connections. It reports durable events per second and
 //! latency percentiles from an HDR histogram. An event is durable when a 2xx
 //! response reports it stored, because the server responds after the commit.
+//! The `otlp` workload sends OTLP trace exports instead, to Tracewell or to
+//! another OTLP/HTTP server such as Arize Phoenix, and reads a sample of the
+//! acknowledged traces back after the run.
 //!
 //! Exit status: 0 when at least one request got a 2xx response, 1 when none did,
 //! 2 when the flags are invalid or the setup failed.
@@ -11,6 +14,8 @@
 mod cli;
 mod events;
 mod http;
+mod otlp;
+mod readback;
 mod report;
 mod rest;
 mod runner;
@@ -60,19 +65,16 @@ fn run(args: &Args) -> anyhow::Result<Report> {
         let client = http::build_client(args.concurrency as usize);
         let workload = workload::prepare(args, &client, &base_url).await?;
         eprintln!(
-            "tracewell-loadgen: {} sessions ready, sending {} workload to {base_url}",
-            args.sessions,
+            "tracewell-loadgen: ready, sending {} workload to {base_url}",
             workload.name()
         );
 
-        let stats = runner::run(workload.clone(), client, args.concurrency, limits).await;
+        let run_started = tokio::time::Instant::now();
+        let stats = runner::run(workload.clone(), client.clone(), args.concurrency, limits).await;
+        let run_ended = tokio::time::Instant::now();
         let cpu_seconds = report::process_cpu_seconds();
-        Ok(Report::new(
-            args,
-            workload.name(),
-            base_url,
-            &stats,
-            cpu_seconds,
-        ))
+        let mut report = Report::new(args, workload.name(), base_url, &stats, cpu_seconds);
+        report.read_back = workload.read_back(&client, run_started, run_ended).await?;
+        Ok(report)
     })
 }

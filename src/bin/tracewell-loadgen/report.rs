@@ -5,14 +5,20 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::cli::Args;
+use crate::cli::{Args, WorkloadKind};
+use crate::otlp::SPANS_PER_TRACE;
+use crate::readback::ReadBack;
 use crate::runner::RunStats;
 
+/// The figures of a run. For the `otlp` workload the fields named after
+/// events count spans.
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub workload: &'static str,
     pub target: String,
+    /// Events or spans per request.
     pub batch_size: u32,
+    /// Approximate text bytes per event or span.
     pub event_bytes: u32,
     pub concurrency: u32,
     pub sessions: u32,
@@ -36,6 +42,9 @@ pub struct Report {
     /// session setup included.
     pub generator_cpu_seconds: f64,
     pub first_error: Option<String>,
+    /// Acknowledged spans read back after an `otlp` run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_back: Option<ReadBack>,
 }
 
 #[derive(Debug, Serialize)]
@@ -89,11 +98,18 @@ impl Report {
         };
         let latency = &stats.latency_micros;
         let millis = |micros: u64| micros as f64 / 1_000.0;
+        let (batch_size, event_bytes) = match args.workload {
+            WorkloadKind::Rest => (args.batch_size, args.event_bytes),
+            WorkloadKind::Otlp => (
+                args.traces_per_request * SPANS_PER_TRACE as u32,
+                args.span_bytes,
+            ),
+        };
         Self {
             workload,
             target,
-            batch_size: args.batch_size,
-            event_bytes: args.event_bytes,
+            batch_size,
+            event_bytes,
             concurrency: args.concurrency,
             sessions: args.sessions,
             threads: args.threads,
@@ -132,6 +148,16 @@ impl Report {
             },
             generator_cpu_seconds: cpu_seconds,
             first_error: stats.first_error.clone(),
+            read_back: None,
+        }
+    }
+
+    /// Returns "spans" for the `otlp` workload and "events" otherwise.
+    fn items(&self) -> &'static str {
+        if self.workload == "otlp" {
+            "spans"
+        } else {
+            "events"
         }
     }
 }
@@ -147,15 +173,22 @@ impl fmt::Display for Report {
             "workload        {} to {} ({mode})",
             self.workload, self.target
         )?;
+        let items = self.items();
+        let item = items.trim_end_matches('s');
         writeln!(
             f,
-            "shape           {} events/request, ~{} text bytes/event, {} B/request on average",
+            "shape           {} {items}/request, ~{} text bytes/{item}, {} B/request on average",
             self.batch_size, self.event_bytes, self.mean_request_bytes as u64
         )?;
+        let sessions = if self.workload == "otlp" {
+            String::new()
+        } else {
+            format!("{} sessions, ", self.sessions)
+        };
         writeln!(
             f,
-            "concurrency     {} connections, {} sessions, {} generator threads",
-            self.concurrency, self.sessions, self.threads
+            "concurrency     {} connections, {sessions}{} generator threads",
+            self.concurrency, self.threads
         )?;
         writeln!(f, "elapsed         {:.2} s", self.elapsed_seconds)?;
 
@@ -174,10 +207,15 @@ impl fmt::Display for Report {
 
         writeln!(
             f,
-            "events          {} sent, {} durable, {} rejected",
+            "{items:<16}{} sent, {} durable, {} rejected",
             self.events.sent, self.events.durable, self.events.rejected
         )?;
-        writeln!(f, "durable events  {:.0}/s", self.durable_events_per_second)?;
+        writeln!(
+            f,
+            "{:<16}{:.0}/s",
+            format!("durable {items}"),
+            self.durable_events_per_second
+        )?;
         writeln!(f, "  by second     {:?}", self.durable_events_by_second)?;
         writeln!(f, "2xx requests    {:.1}/s", self.ok_requests_per_second)?;
 
@@ -192,8 +230,47 @@ impl fmt::Display for Report {
         if let Some(error) = &self.first_error {
             writeln!(f, "first error     {error}")?;
         }
+        if let Some(read_back) = &self.read_back {
+            write_read_back(f, read_back)?;
+        }
         Ok(())
     }
+}
+
+fn write_read_back(f: &mut fmt::Formatter<'_>, read_back: &ReadBack) -> fmt::Result {
+    writeln!(
+        f,
+        "read back       {} of {} sampled traces whole ({} of {} spans) through the {} API, \
+         {} requests",
+        read_back.readable_traces,
+        read_back.sampled_traces,
+        read_back.readable_sampled_spans,
+        read_back.sampled_spans,
+        read_back.api,
+        read_back.read_requests
+    )?;
+    if let Some(counted) = read_back.counted_spans {
+        writeln!(f, "  span count    {counted}")?;
+    }
+    let state = if read_back.all_readable {
+        "all readable"
+    } else {
+        "gave up"
+    };
+    writeln!(
+        f,
+        "  {state:<14}{:.2} s after the first request, {:.2} s after the last response",
+        read_back.seconds_until_readable, read_back.seconds_after_run
+    )?;
+    writeln!(
+        f,
+        "readable spans  {:.0}/s ({} of {} acknowledged spans, warm-up included)",
+        read_back.readable_spans_per_second, read_back.readable_spans, read_back.acknowledged_spans
+    )?;
+    if let Some(error) = &read_back.first_error {
+        writeln!(f, "  first error   {error}")?;
+    }
+    Ok(())
 }
 
 /// Returns the user plus system CPU seconds this process has used so far.

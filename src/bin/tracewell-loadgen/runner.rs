@@ -171,6 +171,12 @@ async fn run_worker(
         let done = Instant::now();
         if latency_start < schedule.measure_from {
             result.warmup_requests += 1;
+            if let Ok((status, body)) = &response
+                && status.is_success()
+                && let Ok(accepted) = workload.read_accepted(body)
+            {
+                workload.record_acknowledged(sequence, accepted);
+            }
             continue;
         }
 
@@ -184,7 +190,7 @@ async fn run_worker(
                 .saturating_record(u64::try_from(micros).unwrap_or(u64::MAX));
             result.last_response = Some(done);
         }
-        let stored = record_response(&mut result, workload.as_ref(), response);
+        let stored = record_response(&mut result, workload.as_ref(), sequence, response);
         let second = done.duration_since(schedule.measure_from).as_secs() as usize;
         add_at(&mut result.stored_by_second, second, stored);
     }
@@ -199,16 +205,19 @@ fn add_at(series: &mut Vec<u64>, index: usize, count: u64) {
     series[index] += count;
 }
 
-/// Counts `response` and returns the number of items it reports as stored.
+/// Counts the `response` to request `sequence` and returns the number of
+/// items it reports as stored.
 fn record_response(
     result: &mut WorkerResult,
     workload: &dyn Workload,
+    sequence: u64,
     response: Result<(hyper::StatusCode, bytes::Bytes), SendError>,
 ) -> u64 {
     let counts = &mut result.counts;
     let error = match response {
         Ok((status, body)) if status.is_success() => match workload.read_accepted(&body) {
             Ok(accepted) => {
+                workload.record_acknowledged(sequence, accepted);
                 counts.ok += 1;
                 counts.items_stored += accepted.stored;
                 counts.items_rejected += accepted.rejected;
