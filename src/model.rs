@@ -52,7 +52,7 @@ pub struct TokenUsage {
 /// Cost of one event in picodollars (10^-12 USD), so sums stay exact.
 pub type Picodollars = i64;
 
-/// How an event's cost was decided.
+/// Origin of an event's cost.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum CostSource {
     /// The client sent the cost.
@@ -103,7 +103,7 @@ pub struct EventRecord {
     pub agent_id: Option<String>,
     /// Parent span id, for events that came from OTLP spans.
     pub parent_id: Option<String>,
-    /// Model that answered (the response model when the client reports it).
+    /// Model that produced the completion (the response model when the client reports it).
     pub model: Option<String>,
     /// Model the client asked for, tried for pricing after `model`.
     pub request_model: Option<String>,

@@ -234,7 +234,8 @@ fn estimated_tokens_are_priced_and_marked() {
     let completion = stored["completion_tokens"]
         .as_i64()
         .expect("completion tokens estimated");
-    assert!(prompt > 0 && completion > 0, "{stored}");
+    assert!(prompt > 0, "{stored}");
+    assert!(completion > 0, "{stored}");
     // gpt-4o: 2.5e-6 per input token, 1e-5 per output token, exactly.
     let expected_pd = prompt * 2_500_000 + completion * 10_000_000;
     let cost = stored["cost"].as_str().expect("cost is a decimal string");

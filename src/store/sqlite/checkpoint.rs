@@ -3,8 +3,9 @@
 //! SQLite's automatic checkpoint runs inside the commit that crosses the
 //! threshold, so the writer thread (and every request waiting on its group
 //! commit) would pay for copying pages back into the database file. Here a
-//! separate connection runs passive checkpoints, which never block the
-//! writer or readers.
+//! separate connection runs passive checkpoints, which do not block the
+//! writer or readers. Only when the WAL passes `RESTART_PAGES` does it run a
+//! restart checkpoint, and the writer then waits for that one.
 
 use std::path::Path;
 use std::time::Duration;
